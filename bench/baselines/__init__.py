@@ -1,0 +1,1 @@
+"""Minimal servers to compare tocsin with: the old Channels design and a raw ceiling."""

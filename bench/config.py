@@ -1,0 +1,52 @@
+"""Scenario sizes for the short and the full run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    levels: tuple[int, ...]  # subscribers of one vendor: idle RSS, then broadcast at each
+    paced_events: int  # broadcasts one at a time, each waited for: latency
+    burst_deliveries: int  # back-to-back broadcasts sized to about this many deliveries
+    burst_max_events: int
+    vendors: int  # many-vendors scenario: vendors, each with 1-3 tabs
+    vendor_rate: float  # publishes per second, spread over random vendors
+    vendor_seconds: float
+    catchup_events: int  # events missed before the reconnect
+    poll_seconds: float
+    poll_concurrency: int
+    workers: int = 2  # generator processes
+
+
+SHORT = Profile(
+    name="short",
+    levels=(100, 1000, 2000),
+    paced_events=10,
+    burst_deliveries=20_000,
+    burst_max_events=100,
+    vendors=2000,
+    vendor_rate=100.0,
+    vendor_seconds=5.0,
+    catchup_events=2000,
+    poll_seconds=4.0,
+    poll_concurrency=32,
+)
+
+FULL = Profile(
+    name="full",
+    levels=(100, 1000, 5000, 10_000),
+    paced_events=30,
+    burst_deliveries=100_000,
+    burst_max_events=400,
+    vendors=2000,
+    vendor_rate=200.0,
+    vendor_seconds=30.0,
+    catchup_events=10_000,
+    poll_seconds=15.0,
+    poll_concurrency=32,
+)
+
+PROFILES = {p.name: p for p in (SHORT, FULL)}

@@ -1,0 +1,1 @@
+"""The load generator: raw-socket SSE and WebSocket clients in worker processes."""

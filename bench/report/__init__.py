@@ -1,0 +1,1 @@
+"""Turns a results file into `docs/benchmarks.md` and its PNG plots."""

@@ -1,0 +1,148 @@
+"""Run every scenario against every system and write `docs/benchmarks.md`.
+
+    python -m bench --profile short      # under three minutes
+    python -m bench --profile full
+    python -m bench --report-only        # rebuild the report from the last results
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import machine, paths
+from bench.config import PROFILES, Profile
+from bench.context import Bench
+from bench.httpclient import ClientPool
+from bench.limits import raise_nofile
+from bench.loadgen.pool import WorkerPool
+from bench.proc import Monitor
+from bench.report import markdown
+from bench.scenarios import catchup, fanout, many_vendors, polling
+from bench.systems import HOST, System, Tocsin, all_systems
+
+ORDER = ("tocsin", "channels", "raw")
+
+
+def tocsin_available() -> str | None:
+    """None when `tocsin serve` can run here, else why not."""
+    exe = Path(sys.executable).parent / "tocsin"
+    if not exe.exists():
+        return f"{exe} not found"
+    proc = subprocess.run([str(exe), "serve", "--help"], capture_output=True, check=False)
+    if proc.returncode != 0:
+        return "`tocsin serve --help` failed: " + proc.stderr.decode(errors="replace")[-300:]
+    return None
+
+
+async def _scenario(
+    name: str, system: System, fn: Callable[[], Awaitable[dict[str, Any]]]
+) -> dict[str, Any]:
+    print(f"[{system.name}] {name}", flush=True)
+    started = time.monotonic()
+    try:
+        result = await fn()
+    except Exception as exc:
+        traceback.print_exc()
+        result = {"error": f"{type(exc).__name__}: {exc}"}
+    result["scenario_seconds"] = round(time.monotonic() - started, 1)
+    return result
+
+
+async def run_system(
+    system: System, profile: Profile, pool: WorkerPool, monitor: Monitor
+) -> dict[str, Any]:
+    result: dict[str, Any] = {"label": system.label, "kind": system.kind}
+    if isinstance(system, Tocsin) and (why := tocsin_available()):
+        result["error"] = why
+        return result
+    started = time.monotonic()
+    await system.prepare()
+    server = system.server(paths.OUT)
+    await server.start()
+    monitor.watch("server", [server.pid])
+    client = ClientPool(HOST, system.port, size=32)
+    bench = Bench(system, server, pool, profile, monitor, client)
+    try:
+        result["fanout"] = await _scenario("idle + broadcast", system, lambda: fanout.run(bench))
+        await pool.close_all()
+        result["many_vendors"] = await _scenario(
+            "many vendors", system, lambda: many_vendors.run(bench)
+        )
+        await pool.close_all()
+        if system.replay:
+            result["catchup"] = await _scenario("catch-up", system, lambda: catchup.run(bench))
+            ids = result["catchup"].pop("ids", [])
+            if system.poll and ids:
+                result["polling"] = await _scenario(
+                    "polling", system, lambda: polling.run(bench, ids)
+                )
+        result["rss_end"] = server.rss()
+    finally:
+        client.close()
+        await pool.close_all()
+        await server.stop()
+    result["seconds"] = round(time.monotonic() - started, 1)
+    return result
+
+
+async def run(profile: Profile, names: list[str]) -> dict[str, Any]:
+    raise_nofile()
+    systems = all_systems()
+    pool = WorkerPool(profile.workers)
+    await pool.start()
+    monitor = Monitor()
+    monitor.watch("generator", pool.pids)
+    if (pid := machine.redis_pid()) is not None:
+        monitor.watch("redis", [pid])
+    started = time.monotonic()
+    results: dict[str, Any] = {
+        "profile": profile.name,
+        "config": profile.__dict__,
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine.describe(),
+        "systems": {},
+    }
+    try:
+        for name in names:
+            print(f"== {name}", flush=True)
+            results["systems"][name] = await run_system(systems[name], profile, pool, monitor)
+    finally:
+        await pool.stop()
+    results["seconds"] = round(time.monotonic() - started, 1)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="full")
+    parser.add_argument("--systems", default=",".join(ORDER), help="comma-separated subset")
+    parser.add_argument("--report-only", action="store_true", help="rewrite the report only")
+    parser.add_argument("--no-report", action="store_true", help="keep docs/ untouched")
+    args = parser.parse_args(argv)
+    paths.OUT.mkdir(parents=True, exist_ok=True)
+    results_path = paths.OUT / f"results-{args.profile}.json"
+    if args.report_only:
+        results = json.loads(results_path.read_text())
+    else:
+        names = [n for n in args.systems.split(",") if n]
+        import uvloop
+
+        results = uvloop.run(run(PROFILES[args.profile], names))
+        results_path.write_text(json.dumps(results, indent=1))
+        shutil.copyfile(results_path, paths.OUT / "results-latest.json")
+        print(f"results: {results_path} ({results['seconds']} s)")
+    if not args.no_report:
+        markdown.write(results, paths.REPORT, paths.DOCS)
+        print(f"report: {paths.REPORT}")
+    return 0

@@ -1,0 +1,1 @@
+"""One module per scenario of issue 6; each drives every system the same way."""

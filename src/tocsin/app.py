@@ -1,0 +1,119 @@
+"""The application factory: `create_app(settings)`, with no import-time state."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections.abc import AsyncIterator
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tocsin import api, openapi, stream
+from tocsin.errors import TocsinError
+from tocsin.problems import http_error, problem, tocsin_error, unexpected_error
+from tocsin.runtime import Runtime, runtime
+from tocsin.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_SECRET_IN_URL = re.compile(r"((?:access_token|token)=)[^&\s\"]+")
+
+
+class RedactTokens(logging.Filter):
+    """Keeps tokens that travel in URLs (`?access_token=`, `?token=`) out of access logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _SECRET_IN_URL.sub(r"\1[redacted]", a) if isinstance(a, str) else a
+                for a in record.args
+            )
+        if isinstance(record.msg, str):
+            record.msg = _SECRET_IN_URL.sub(r"\1[redacted]", record.msg)
+        return True
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    rt = runtime(request)
+    checks: dict[str, str] = {}
+    for name, check in (("database", rt.store.ping), ("event_log", rt.log.ping)):
+        try:
+            await check()
+            checks[name] = "ok"
+        except Exception as exc:
+            checks[name] = f"unreachable: {type(exc).__name__}"
+    if all(v == "ok" for v in checks.values()):
+        return JSONResponse({"status": "ready", "checks": checks})
+    failing = ", ".join(k for k, v in checks.items() if v != "ok")
+    return problem(503, f"not ready: {failing} unreachable")
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def create_app(settings: Settings | None = None, *, workers: bool | None = None) -> Starlette:
+    """A tocsin ASGI app. `workers` (default: `settings.run_workers`) runs the relay in-process."""
+    settings = settings or Settings.from_env()
+    run_workers = settings.run_workers if workers is None else workers
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        rt = Runtime.build(settings)
+        await rt.start(workers=run_workers)
+        app.state.tocsin = rt
+        try:
+            yield
+        finally:
+            await rt.stop()
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/openapi.json", openapi.endpoint, methods=["GET"]),
+        *api.routes,
+        *stream.routes,
+    ]
+    middleware = []
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_credentials=True,
+                allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+                allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "Idempotency-Key"],
+            )
+        )
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={
+            TocsinError: tocsin_error,
+            HTTPException: http_error,
+            Exception: unexpected_error,
+        },
+    )
+    app.state.settings = settings
+    return app
+
+
+def install_log_redaction() -> None:
+    for name in ("uvicorn.access", "uvicorn.error", "tocsin"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokens) for f in logger.filters):
+            logger.addFilter(RedactTokens())

@@ -1,0 +1,101 @@
+"""The `tocsin` command: serve, worker, migrate, token, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from tocsin import migrate
+from tocsin.auth import mint
+from tocsin.errors import TocsinError
+from tocsin.settings import Settings
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from tocsin.app import create_app, install_log_redaction
+
+    install_log_redaction()
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level=settings.log_level,
+        proxy_headers=True,
+        timeout_graceful_shutdown=5,
+        # One process: start more behind nginx for more cores (see README).
+        workers=None,
+    )
+
+
+async def _worker(settings: Settings) -> None:
+    from tocsin.runtime import Runtime
+
+    rt = Runtime.build(settings)
+    await rt.start(workers=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    logging.getLogger("tocsin").info("worker running: outbox relay")
+    try:
+        await stop.wait()
+    finally:
+        await rt.stop()
+
+
+async def _demo(settings: Settings, base_url: str) -> None:
+    from tocsin.demo import seed
+
+    await seed(settings, base_url)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="tocsin", description="Real-time notifications for marketplaces."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the web app (and, by default, the relay)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    sub.add_parser("worker", help="run the outbox relay alone")
+    sub.add_parser("migrate", help="apply database migrations")
+    token = sub.add_parser("token", help="print a vendor token")
+    token.add_argument("vendor_id")
+    token.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
+    demo = sub.add_parser("demo", help="create demo vendors with notifications")
+    demo.add_argument("--base-url", default="http://127.0.0.1:8000")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = Settings.from_env()
+        if args.command == "serve":
+            _serve(settings, args)
+        elif args.command == "worker":
+            with contextlib.suppress(KeyboardInterrupt):
+                asyncio.run(_worker(settings))
+        elif args.command == "migrate":
+            migrate.upgrade(settings.database_url)
+            print("database is up to date")
+        elif args.command == "token":
+            value, _ = mint(settings, args.vendor_id, args.ttl)
+            print(value)
+        elif args.command == "demo":
+            asyncio.run(_demo(settings, args.base_url))
+    except TocsinError as exc:
+        print(f"tocsin: {exc.detail}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

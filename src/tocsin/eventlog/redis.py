@@ -1,0 +1,278 @@
+"""The event log on Redis Streams: one stream per vendor, one reader per process.
+
+Appends run as a Lua script that checks the vendor's last relayed sequence
+number and does the `XADD` in the same step, so a relay that retries after a
+crash or a timeout never adds an event twice (a re-sent `XADD` would get a new
+id that no client could recognise).
+
+The reader is a single `XREAD BLOCK` over the streams of the vendors that have
+subscribers in this process, on a connection of its own; Redis connections are
+O(1) in the number of open streams. A new vendor joins the read by setting its
+start position and writing to the process's private wake stream, which the
+blocking `XREAD` also watches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import RedisError
+
+from tocsin import keys, metrics
+from tocsin._ids import new_epoch, now_ms
+from tocsin.eventlog import EPOCH, EXPIRED, MALFORMED, UNKNOWN, AppendResult, ReadResult
+from tocsin.hub import Hub
+from tocsin.settings import Settings
+from tocsin.store import OutboxRecord
+from tocsin.wire import Event, Position, format_id, parse_id
+
+log = logging.getLogger(__name__)
+
+BLOCK_MS = 5000
+READ_COUNT = 1000
+
+# KEYS: stream, meta. ARGV: seq, event, data, maxlen, minid, ttl_ms, new_epoch, force.
+APPEND = """
+local seq = tonumber(ARGV[1])
+local epoch = redis.call('HGET', KEYS[2], 'epoch')
+if ARGV[8] == '1' then
+  epoch = ARGV[7]
+  redis.call('HSET', KEYS[2], 'epoch', epoch)
+else
+  local last = redis.call('HGET', KEYS[2], 'seq')
+  if last then
+    last = tonumber(last)
+    if seq <= last then return {'dup'} end
+    if seq > last + 1 then return {'gap', tostring(last)} end
+  end
+end
+if not epoch then
+  epoch = ARGV[7]
+  redis.call('HSET', KEYS[2], 'epoch', epoch)
+end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*',
+                      'e', ARGV[2], 'd', ARGV[3], 'p', epoch)
+redis.call('HSET', KEYS[2], 'seq', ARGV[1])
+redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[5])
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+redis.call('PEXPIRE', KEYS[2], ARGV[6])
+return {'ok', id, epoch}
+"""
+
+# KEYS: stream, meta. ARGV: new_epoch, after ('' for none), count.
+# Returns the epoch, the last generated id, the largest trimmed id, and the entries.
+READ = """
+local epoch = redis.call('HGET', KEYS[2], 'epoch')
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('HSET', KEYS[2], 'epoch', epoch)
+end
+local last = '0-0'
+local deleted = '0-0'
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  local info = redis.call('XINFO', 'STREAM', KEYS[1])
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then last = info[i + 1] end
+    if info[i] == 'max-deleted-entry-id' then deleted = info[i + 1] end
+  end
+end
+local entries = {}
+if ARGV[2] ~= '' then
+  entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[2], '+', 'COUNT', ARGV[3])
+end
+return {epoch, last, deleted, entries}
+"""
+
+
+def _position(stream_id: str) -> Position:
+    ms, _, n = stream_id.partition("-")
+    return int(ms), int(n or 0)
+
+
+def _event(fields: Any, stream_id: str) -> Event:
+    if isinstance(fields, list):  # a Lua reply: a flat list of field, value
+        fields = dict(zip(fields[::2], fields[1::2], strict=True))
+    position = _position(stream_id)
+    epoch = fields["p"]
+    return Event(
+        id=format_id(epoch, position, redis=True),
+        epoch=epoch,
+        position=position,
+        name=fields["e"],
+        data=fields["d"],
+    )
+
+
+class RedisLog:
+    def __init__(self, settings: Settings) -> None:
+        assert settings.redis_url
+        self.settings = settings
+        self.prefix = settings.redis_prefix
+        self.redis = Redis(
+            connection_pool=BlockingConnectionPool.from_url(
+                settings.redis_url,
+                max_connections=32,
+                timeout=5,
+                decode_responses=True,
+                socket_timeout=5,
+                socket_connect_timeout=2,
+            )
+        )
+        # The blocking reader has a connection of its own, whose timeout exceeds BLOCK.
+        self._reader_conn = Redis.from_url(
+            settings.redis_url,
+            decode_responses=True,
+            single_connection_client=True,
+            socket_timeout=BLOCK_MS / 1000 + 5,
+            socket_connect_timeout=2,
+        )
+        self._append = self.redis.register_script(APPEND)
+        self._read = self.redis.register_script(READ)
+        self._process = uuid.uuid4().hex[:12]
+        self._wake_key = keys.wake(self.prefix, self._process)
+        self._wake_pos = "0-0"
+        self._positions: dict[str, str] = {}
+        self._hub: Hub | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self.healthy = True
+
+    async def start(self, hub: Hub) -> None:
+        self._hub = hub
+        hub.on_watch = self.watch
+        hub.on_unwatch = self.unwatch
+        self._reader = asyncio.create_task(self._read_forever(), name="tocsin-redis-reader")
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        await self._reader_conn.aclose()
+        await self.redis.aclose()
+
+    async def ping(self) -> None:
+        await self.redis.ping()
+
+    # -- appending ---------------------------------------------------------------
+
+    async def append(self, records: Sequence[OutboxRecord], *, force: bool = False) -> AppendResult:
+        result = AppendResult()
+        if not records:
+            return result
+        maxlen = str(self.settings.retention_events)
+        retention_ms = int(self.settings.retention_seconds * 1000)
+        minid = str(max(now_ms() - retention_ms, 0))
+        ttl = str(retention_ms)
+        pipe = self.redis.pipeline(transaction=False)
+        for rec in records:
+            await self._append(
+                keys=[
+                    keys.stream(self.prefix, rec.vendor_id),
+                    keys.stream_meta(self.prefix, rec.vendor_id),
+                ],
+                args=[
+                    rec.seq,
+                    rec.event,
+                    rec.payload,
+                    maxlen,
+                    minid,
+                    ttl,
+                    new_epoch(),
+                    "1" if force else "0",
+                ],
+                client=pipe,
+            )
+        replies = await pipe.execute()
+        for rec, reply in zip(records, replies, strict=True):
+            status = reply[0]
+            if status == "gap":
+                result.gaps.setdefault(rec.vendor_id, int(reply[1]))
+                continue
+            result.done.append(rec.id)
+            if status == "ok":
+                metrics.EVENTS_PUBLISHED.labels(rec.event).inc()
+        return result
+
+    # -- reading -----------------------------------------------------------------
+
+    async def read(self, vendor_id: str, after: str | None, limit: int) -> ReadResult:
+        parsed = parse_id(after) if after is not None else None
+        after_arg = ""
+        if parsed is not None and "-" in after_of(after):
+            after_arg = f"{parsed[1][0]}-{parsed[1][1]}"
+        epoch, last, deleted, entries = await self._read(
+            keys=[keys.stream(self.prefix, vendor_id), keys.stream_meta(self.prefix, vendor_id)],
+            args=[new_epoch(), after_arg, limit],
+        )
+        result = ReadResult(head=format_id(epoch, _position(last), redis=True))
+        if after is None:
+            return result
+        if parsed is None or not after_arg:
+            result.reset = MALFORMED
+        elif parsed[0] != epoch:
+            result.reset = EPOCH
+        elif parsed[1] > _position(last):
+            result.reset = UNKNOWN
+        elif parsed[1] < _position(deleted):
+            result.reset = EXPIRED
+        else:
+            result.events = [_event(fields, sid) for sid, fields in entries]
+        return result
+
+    # -- the live reader -----------------------------------------------------------
+
+    async def watch(self, vendor_id: str) -> None:
+        """Start delivering `vendor_id`'s events to the hub from its current last entry."""
+        key = keys.stream(self.prefix, vendor_id)
+        newest: Any = await self.redis.xrevrange(key, count=1)
+        self._positions[key] = newest[0][0] if newest else "0-0"
+        await self.redis.xadd(self._wake_key, {"w": "1"}, maxlen=10, approximate=True)
+        await self.redis.pexpire(self._wake_key, 60_000)
+
+    def unwatch(self, vendor_id: str) -> None:
+        self._positions.pop(keys.stream(self.prefix, vendor_id), None)
+
+    async def _read_forever(self) -> None:
+        backoff = 0.05
+        while True:
+            streams: dict[Any, Any] = {self._wake_key: self._wake_pos, **self._positions}
+            try:
+                reply: Any = await self._reader_conn.xread(
+                    streams, count=READ_COUNT, block=BLOCK_MS
+                )
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as exc:
+                if self.healthy:
+                    log.warning("event log reader lost Redis (%s); retrying", exc)
+                self.healthy = False
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            if not self.healthy:
+                log.info("event log reader is back on Redis")
+            self.healthy = True
+            backoff = 0.05
+            for key, entries in reply or []:
+                if not entries:
+                    continue
+                if key == self._wake_key:
+                    self._wake_pos = entries[-1][0]
+                    continue
+                if key not in self._positions:
+                    continue  # nobody here listens to this vendor any more
+                self._positions[key] = entries[-1][0]
+                if self._hub is not None:
+                    vendor_id = keys.vendor_of(self.prefix, key)
+                    self._hub.publish(vendor_id, [_event(f, sid) for sid, f in entries])
+
+
+def after_of(after: str | None) -> str:
+    """The position part of an event id (what follows the epoch)."""
+    return (after or "").partition("_")[2]

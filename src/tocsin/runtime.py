@@ -1,0 +1,70 @@
+"""The parts of a running tocsin, built from `Settings` and started in the app's lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from starlette.requests import HTTPConnection
+
+from tocsin import migrate
+from tocsin.auth import Authenticator
+from tocsin.eventlog import EventLog
+from tocsin.eventlog.redis import RedisLog
+from tocsin.eventlog.sql import SqlLog
+from tocsin.hub import SHUTDOWN, Hub
+from tocsin.relay import Relay
+from tocsin.service import NotificationService
+from tocsin.settings import Settings
+from tocsin.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    hub: Hub
+    log: EventLog
+    relay: Relay
+    service: NotificationService
+    auth: Authenticator
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, settings: Settings) -> Runtime:
+        store = Store(settings.database_url)
+        hub = Hub(settings.subscriber_queue_size)
+        event_log: EventLog = SqlLog(store, settings) if settings.embedded else RedisLog(settings)
+        relay = Relay(store, event_log, settings.relay_interval_seconds)
+        service = NotificationService(store, on_commit=relay.kick)
+        return cls(settings, store, hub, event_log, relay, service, Authenticator(settings, store))
+
+    async def start(self, *, workers: bool) -> None:
+        should_migrate = self.settings.migrate_on_start
+        if should_migrate is None:
+            should_migrate = self.store.dialect == "sqlite"
+        if should_migrate:
+            await asyncio.to_thread(migrate.upgrade, self.settings.database_url)
+        await self.store.connect()
+        await self.log.start(self.hub)
+        if workers:
+            self.tasks.append(asyncio.create_task(self.relay.run(), name="tocsin-relay"))
+
+    async def stop(self) -> None:
+        self.hub.close_all(SHUTDOWN)
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.log.close()
+        await self.store.disconnect()
+
+
+def runtime(conn: HTTPConnection) -> Runtime:
+    rt: Runtime = conn.app.state.tocsin
+    return rt

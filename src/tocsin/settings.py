@@ -1,0 +1,148 @@
+"""Settings: every `TOCSIN_*` variable, typed and read once (see `Settings.from_env`).
+
+A `.env` file in the working directory may hold the same variables; the real
+environment wins over it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from tocsin.errors import ConfigError
+
+DEV_SECRET = "tocsin-development-secret-do-not-use-in-production"  # noqa: S105
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        key = key.strip().removeprefix("export ").strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key] = value
+    return values
+
+
+def _as_bool(name: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def _as_number(name: str, raw: str, kind: type[int] | type[float]) -> int | float:
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative")
+    return value
+
+
+def _as_list(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The whole configuration; `field.metadata["env"]` names each variable."""
+
+    database_url: str = field(default="sqlite:///./tocsin.db", metadata={"env": "DATABASE_URL"})
+    redis_url: str | None = field(default=None, metadata={"env": "REDIS_URL"})
+    secret_key: str = field(default=DEV_SECRET, metadata={"env": "SECRET_KEY"})
+    api_keys: tuple[str, ...] = field(default=(), metadata={"env": "API_KEYS"})
+    env: str = field(default="development", metadata={"env": "ENV"})
+    heartbeat_seconds: float = field(default=15.0, metadata={"env": "HEARTBEAT_SECONDS"})
+    # SSE: `retry:` sent to browsers (ms), the longest a stream stays open (s),
+    # the most events one replay sends before it answers `reset`.
+    retry_ms: int = field(default=2000, metadata={"env": "RETRY_MS"})
+    stream_max_seconds: float = field(default=3600.0, metadata={"env": "STREAM_MAX_SECONDS"})
+    replay_max_events: int = field(default=10_000, metadata={"env": "REPLAY_MAX_EVENTS"})
+    # A subscriber more than this many events behind is disconnected.
+    subscriber_queue_size: int = field(default=1000, metadata={"env": "SUBSCRIBER_QUEUE_SIZE"})
+    send_timeout_seconds: float = field(default=10.0, metadata={"env": "SEND_TIMEOUT_SECONDS"})
+    # Event log retention, in events per vendor and in seconds.
+    retention_events: int = field(default=10_000, metadata={"env": "RETENTION_EVENTS"})
+    retention_seconds: float = field(default=7 * 86400.0, metadata={"env": "RETENTION_SECONDS"})
+    redis_prefix: str = field(default="tocsin", metadata={"env": "REDIS_PREFIX"})
+    relay_interval_seconds: float = field(default=1.0, metadata={"env": "RELAY_INTERVAL_SECONDS"})
+    max_body_bytes: int = field(default=256 * 1024, metadata={"env": "MAX_BODY_BYTES"})
+    token_max_ttl: int = field(default=30 * 86400, metadata={"env": "TOKEN_MAX_TTL"})
+    cors_origins: tuple[str, ...] = field(default=(), metadata={"env": "CORS_ORIGINS"})
+    run_workers: bool = field(default=True, metadata={"env": "RUN_WORKERS"})
+    # Apply migrations when the app starts; unset: only on SQLite (the embedded mode).
+    migrate_on_start: bool | None = field(default=None, metadata={"env": "MIGRATE_ON_START"})
+    log_level: str = field(default="info", metadata={"env": "LOG_LEVEL"})
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")
+    ) -> Settings:
+        """Read `TOCSIN_*` from `environ` (default: `os.environ`) over `dotenv`."""
+        source: dict[str, str] = _read_dotenv(dotenv) if dotenv is not None else {}
+        source.update(os.environ if environ is None else environ)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            name = "TOCSIN_" + f.metadata["env"]
+            if name not in source:
+                continue
+            raw = source[name]
+            default = f.default
+            if isinstance(default, bool) or f.name == "migrate_on_start":
+                values[f.name] = _as_bool(name, raw)
+            elif isinstance(default, int):
+                values[f.name] = int(_as_number(name, raw, int))
+            elif isinstance(default, float):
+                values[f.name] = float(_as_number(name, raw, float))
+            elif isinstance(default, tuple):
+                values[f.name] = _as_list(raw)
+            else:
+                values[f.name] = raw.strip() or None if f.name == "redis_url" else raw.strip()
+        return cls(**values).checked()
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes).checked()
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def embedded(self) -> bool:
+        """True when the event log lives in the SQL database (no Redis)."""
+        return not self.redis_url
+
+    def checked(self) -> Settings:
+        if self.env not in {"development", "production", "test"}:
+            raise ConfigError("TOCSIN_ENV must be development, production or test")
+        if not self.database_url.startswith(("sqlite://", "postgresql://", "postgres://")):
+            raise ConfigError("TOCSIN_DATABASE_URL must be a sqlite:// or postgresql:// URL")
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError("TOCSIN_REDIS_URL must be a redis:// URL")
+        if self.production:
+            if self.secret_key == DEV_SECRET:
+                raise ConfigError(
+                    "TOCSIN_ENV=production refuses the default TOCSIN_SECRET_KEY: "
+                    "set a random value of at least 32 characters"
+                )
+            if len(self.secret_key) < 32:
+                raise ConfigError("TOCSIN_SECRET_KEY must be at least 32 characters")
+        if self.heartbeat_seconds <= 0:
+            raise ConfigError("TOCSIN_HEARTBEAT_SECONDS must be positive")
+        if self.subscriber_queue_size < 1 or self.replay_max_events < 1:
+            raise ConfigError("queue and replay limits must be at least 1")
+        return self

@@ -1,0 +1,83 @@
+"""The stream's wire format: event names, ids, and the SSE frame of an event.
+
+One module for the stream endpoint, the poll endpoint and the docs of the JS
+client. An event is encoded once, when it enters the process, and every
+subscriber is handed the same bytes.
+
+Event ids are opaque to clients: `<epoch>_<position>`. The epoch names one
+incarnation of the event log (a flushed or replaced Redis gets a new one), so a
+`Last-Event-ID` from a lost history is answered with `reset` instead of a
+replay of the wrong events. The position is backend-specific and ordered
+within an epoch: the vendor's sequence number in the embedded log, the stream
+entry id (`<ms>-<n>`) in Redis.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+NEW_NOTIFICATION: Final = "new_notification"
+NOTIFICATION_UPDATE: Final = "notification_update"
+ORDER_STATUS_UPDATE: Final = "order_status_update"
+RESET: Final = "reset"
+EVENT_NAMES: Final = frozenset({NEW_NOTIFICATION, NOTIFICATION_UPDATE, ORDER_STATUS_UPDATE, RESET})
+
+_ID = re.compile(r"^([0-9a-z]{8})_(\d{1,20})(?:-(\d{1,20}))?$")
+_MAX64 = 2**64 - 1
+
+Position = tuple[int, int]
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON on one line (an SSE `data:` line must not contain a newline)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def format_id(epoch: str, position: Position, *, redis: bool) -> str:
+    major, minor = position
+    return f"{epoch}_{major}-{minor}" if redis else f"{epoch}_{major}"
+
+
+def parse_id(raw: str) -> tuple[str, Position] | None:
+    """`(epoch, position)` of a well-formed event id, else `None`."""
+    match = _ID.match(raw)
+    if match is None:
+        return None
+    major = int(match.group(2))
+    minor = int(match.group(3) or 0)
+    if major > _MAX64 or minor > _MAX64:
+        return None
+    return match.group(1), (major, minor)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One entry of a vendor's log; `data` is its JSON text, encoded once."""
+
+    id: str
+    epoch: str
+    position: Position
+    name: str
+    data: str
+    frame: bytes = field(init=False, repr=False, compare=False)
+    poll_json: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        frame = f"id: {self.id}\nevent: {self.name}\ndata: {self.data}\n\n".encode()
+        object.__setattr__(self, "frame", frame)
+        poll = f'{{"id":{dumps(self.id)},"event":{dumps(self.name)},"data":{self.data}}}'
+        object.__setattr__(self, "poll_json", poll)
+
+
+def reset_frame(event_id: str, reason: str) -> bytes:
+    return f"id: {event_id}\nevent: {RESET}\ndata: {dumps({'reason': reason})}\n\n".encode()
+
+
+def retry_frame(retry_ms: int) -> bytes:
+    return f"retry: {retry_ms}\n\n".encode()
+
+
+HEARTBEAT: Final = b": heartbeat\n\n"
