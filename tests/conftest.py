@@ -1,0 +1,152 @@
+"""Fixtures that start real servers: PostgreSQL, Redis, SQLite files and tocsin itself.
+
+Tests run against both backends: `sqlite` (the embedded mode: SQLite file,
+event log in SQL, one process) and `postgres` (PostgreSQL + Redis Streams, the
+production set-up). A missing PostgreSQL or Redis is an error, never a skip:
+`scripts/test` starts them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+import redis
+
+from tests._server import API_KEY, SECRET, Server
+from tocsin import migrate
+
+PG_ADMIN = os.environ.get("TOCSIN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_BASE = os.environ.get("TOCSIN_TEST_REDIS", "redis://127.0.0.1:6379")
+BACKENDS = ("sqlite", "postgres")
+
+
+def _pg_database(name: str) -> str:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN.rsplit("/", 1)[0]
+    return f"{base}/{name}"
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """A fresh, migrated PostgreSQL database for this test session."""
+    try:
+        url = _pg_database(f"tocsin_test_{os.getpid()}")
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN}: run scripts/test ({exc})")
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A Redis database number of its own, emptied at the start of the session."""
+    url = f"{REDIS_BASE}/15"
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    except redis.ConnectionError as exc:
+        pytest.fail(f"Redis is not reachable at {REDIS_BASE}: run scripts/test ({exc})")
+    finally:
+        client.close()
+    return url
+
+
+def backend_env(
+    backend: str, tmp: Path, pg_url: str, redis_url: str, prefix: str | None = None
+) -> dict[str, str]:
+    if backend == "sqlite":
+        return {"TOCSIN_DATABASE_URL": f"sqlite:///{tmp / 'tocsin.db'}"}
+    return {
+        "TOCSIN_DATABASE_URL": pg_url,
+        "TOCSIN_REDIS_URL": redis_url,
+        "TOCSIN_REDIS_PREFIX": prefix or f"t{uuid.uuid4().hex[:8]}",
+    }
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def server(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, pg_url: str, redis_url: str
+) -> Iterator[Server]:
+    """One tocsin per backend for the session; tests keep apart by vendor id."""
+    tmp = tmp_path_factory.mktemp(f"server-{backend}")
+    env = backend_env(backend, tmp, pg_url, redis_url)
+    env["TOCSIN_HEARTBEAT_SECONDS"] = "2"
+    srv = Server(env, tmp / "server.log").start()
+    yield srv
+    srv.stop()
+
+
+ServerFactory = Callable[..., Server]
+
+
+@pytest.fixture
+def make_server(
+    backend: str, tmp_path: Path, pg_url: str, redis_url: str
+) -> Iterator[ServerFactory]:
+    """Start extra servers of the current backend with settings of the test's own.
+
+    Servers started with the same `shared` name share the SQLite file and Redis prefix.
+    """
+    started: list[Server] = []
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+
+    def make(env: dict[str, str] | None = None, port: int | None = None) -> Server:
+        full = backend_env(backend, tmp_path, pg_url, redis_url, prefix)
+        full.update(env or {})
+        srv = Server(full, tmp_path / f"server-{len(started)}.log", port=port)
+        started.append(srv)
+        return srv.start()
+
+    yield make
+    for srv in started:
+        srv.stop()
+
+
+@pytest.fixture
+def vendor() -> str:
+    return f"v-{uuid.uuid4().hex[:12]}"
+
+
+def mint_token(base_url: str, vendor_id: str, ttl: int = 3600) -> str:
+    r = httpx.post(
+        base_url + "/api/v1/tokens",
+        json={"vendor_id": vendor_id, "ttl": ttl},
+        headers={"Authorization": f"Bearer {API_KEY}"},
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["token"])
+
+
+@pytest.fixture
+async def publisher(server: Server) -> AsyncIterator[httpx.AsyncClient]:
+    """A client authenticated with the publisher API key."""
+    async with httpx.AsyncClient(
+        base_url=server.url, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=10
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def as_vendor(server: Server, vendor: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client authenticated as `vendor` with a bearer token."""
+    token = mint_token(server.url, vendor)
+    async with httpx.AsyncClient(
+        base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=10
+    ) as client:
+        yield client
+
+
+__all__ = ["API_KEY", "SECRET"]
