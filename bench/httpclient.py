@@ -59,7 +59,8 @@ class Connection:
         for attempt in (0, 1):
             if self.writer is None or self.writer.is_closing():
                 await self._connect()
-            assert self.reader is not None and self.writer is not None
+            assert self.reader is not None
+            assert self.writer is not None
             try:
                 self.writer.write(raw)
                 return await self._read()

@@ -62,7 +62,17 @@ def _version(package: str) -> str:
 def _postgres() -> str:
     try:
         out = subprocess.run(
-            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-tAc", "SHOW server_version"],
+            [
+                "psql",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-tAc",
+                "SHOW server_version",
+            ],
             capture_output=True,
             check=True,
             timeout=10,

@@ -47,7 +47,9 @@ def notification(nid: str, vendor: str, fields: dict[str, Any]) -> dict[str, Any
 
 
 def event_data(note: dict[str, Any], unread: int) -> bytes:
-    return json.dumps({"notification": note, "unread_count": unread}, separators=(",", ":")).encode()
+    return json.dumps(
+        {"notification": note, "unread_count": unread}, separators=(",", ":")
+    ).encode()
 
 
 def sse_frame(event_id: str, data: bytes, event: str = EVENT) -> bytes:

@@ -34,11 +34,13 @@ class ServerProcess:
         self.log_path = log_path
         self.ready_path = ready_path
         self.popen: subprocess.Popen[bytes] | None = None
+        self.log_offset = 0
 
     async def start(self, timeout: float = 60.0) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
-        self.popen = subprocess.Popen(  # noqa: ASYNC220 - returns at once
+        self.log_offset = log.tell()
+        self.popen = subprocess.Popen(
             self.argv,
             env={**os.environ, **self.env},
             stdout=log,
@@ -50,7 +52,9 @@ class ServerProcess:
         raw = build_request("GET", "127.0.0.1", self.port, self.ready_path)
         while time.monotonic() < deadline:
             if self.popen.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.popen.returncode}; see {self.log_path}")
+                raise RuntimeError(
+                    f"{self.name} exited with {self.popen.returncode}; see {self.log_path}"
+                )
             conn = Connection("127.0.0.1", self.port)
             try:
                 if (await conn.send(raw)).status == 200:
@@ -70,6 +74,12 @@ class ServerProcess:
     def processes(self) -> list[psutil.Process]:
         root = psutil.Process(self.pid)
         return [root, *root.children(recursive=True)]
+
+    def errors_logged(self) -> int:
+        """Python tracebacks the server wrote to its log during this run."""
+        with self.log_path.open("rb") as f:
+            f.seek(self.log_offset)
+            return f.read().count(b"Traceback (most recent call last)")
 
     def rss(self) -> int:
         return sum(p.memory_info().rss for p in self.processes())
@@ -132,7 +142,9 @@ class Monitor:
     def end(self, phase: Phase) -> Phase:
         phase.seconds = max(1e-9, time.monotonic() - phase.started)
         phase.cpu = {
-            name: round(100 * (cpu_seconds(procs) - phase.start_cpu.get(name, 0.0)) / phase.seconds, 1)
+            name: round(
+                100 * (cpu_seconds(procs) - phase.start_cpu.get(name, 0.0)) / phase.seconds, 1
+            )
             for name, procs in self.groups.items()
         }
         return phase

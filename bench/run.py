@@ -1,14 +1,13 @@
 """Run every scenario against every system and write `docs/benchmarks.md`.
 
-    python -m bench --profile short      # under three minutes
-    python -m bench --profile full
-    python -m bench --report-only        # rebuild the report from the last results
+python -m bench --profile short      # under three minutes
+python -m bench --profile full
+python -m bench --report-only        # rebuild the report from the last results
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import shutil
 import subprocess
@@ -92,6 +91,7 @@ async def run_system(
         client.close()
         await pool.close_all()
         await server.stop()
+        result["errors_logged"] = server.errors_logged()
     result["seconds"] = round(time.monotonic() - started, 1)
     return result
 

@@ -24,7 +24,8 @@ class WorkerHandle:
         return self.proc.pid
 
     async def call(self, cmd: str, **fields: Any) -> dict[str, Any]:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
         async with self.lock:
             self.proc.stdin.write((json.dumps({"cmd": cmd, **fields}) + "\n").encode())
             await self.proc.stdin.drain()

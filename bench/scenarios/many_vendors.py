@@ -31,7 +31,9 @@ async def run(bench: Bench) -> dict[str, Any]:
     tokens = await bench.mint_many(vendors)
     minted = time.monotonic() - started
     requests = [
-        system.stream_request(tokens[v], v) for i, v in enumerate(vendors) for _ in range(tabs_of(i))
+        system.stream_request(tokens[v], v)
+        for i, v in enumerate(vendors)
+        for _ in range(tabs_of(i))
     ]
     opening = await bench.pool.open(system.kind, bench.host, bench.port, requests, concurrency=64)
     alive = await bench.pool.reset()

@@ -1,6 +1,6 @@
 """Serve the Channels baseline with uvicorn (uvloop, httptools, websockets).
 
-    python -m bench.baselines.channels_app.serve --port 8122
+python -m bench.baselines.channels_app.serve --port 8122
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def main() -> None:
         port=args.port,
         loop="uvloop",
         http="httptools",
-        ws="auto",
+        ws="websockets-sansio",
         log_level="warning",
         backlog=4096,
         lifespan="off",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-SECRET_KEY = "bench-only-not-secret"  # noqa: S105
+SECRET_KEY = "bench-only-not-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
 INSTALLED_APPS = ["channels"]
