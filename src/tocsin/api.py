@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from tocsin import auth
 from tocsin._http import query_int, read_json, vendor_path
+from tocsin._ids import NOTIFICATION_ID
 from tocsin.errors import ValidationFailed
 from tocsin.models import BulkIn, Filter, NotificationIn, NotificationPatch, TokenIn
 from tocsin.problems import validation_failed
@@ -111,7 +112,7 @@ async def list_notifications(request: Request) -> Response:
     f = filter_from_query(request)
     limit = query_int(request, "limit", 20, 1, 100)
     cursor = request.query_params.get("cursor") or None
-    if cursor is not None and len(cursor) != 26:
+    if cursor is not None and not NOTIFICATION_ID.fullmatch(cursor):
         raise ValidationFailed(
             "cursor is not one this API returned",
             errors=[{"field": "cursor", "message": "invalid cursor"}],

@@ -90,7 +90,7 @@ class Filter(Strict):
     type: list[NotificationType] | None = None
     priority: list[Priority] | None = None
     archived: bool | None = False
-    q: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    q: Annotated[Text, StringConstraints(min_length=1, max_length=200)] | None = None
     since: AwareDatetime | None = None
     until: AwareDatetime | None = None
 
