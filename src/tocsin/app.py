@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tocsin import api, openapi, stream
+from tocsin import api, events_api, openapi, stream
 from tocsin.errors import TocsinError
 from tocsin.problems import http_error, problem, tocsin_error, unexpected_error
 from tocsin.runtime import Runtime, runtime
@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None, *, workers: bool | None = None)
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/openapi.json", openapi.endpoint, methods=["GET"]),
         *api.routes,
+        *events_api.routes,
         *stream.routes,
     ]
     middleware = []

@@ -25,3 +25,13 @@ def vendor_of(prefix: str, stream_key: str) -> str:
 def wake(prefix: str, process_id: str) -> str:
     """A process's private stream, written to interrupt its blocking reader."""
     return f"{prefix}:wake:{process_id}"
+
+
+def delivery_queue(prefix: str) -> str:
+    """The delivery stream (consumer group `delivery`); entries `d` = delivery id."""
+    return f"{prefix}:{{delivery}}:queue"
+
+
+def delivery_delayed(prefix: str) -> str:
+    """Sorted set of delivery ids waiting for a retry; score = due time (ms since the epoch)."""
+    return f"{prefix}:{{delivery}}:delayed"

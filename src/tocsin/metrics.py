@@ -26,3 +26,9 @@ REQUEST_LATENCY = Histogram(
     "Time to create a notification (request to commit)",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
 )
+EVENTS_INGESTED = Counter(
+    "tocsin_marketplace_events_total", "Marketplace events received", ["type", "result"]
+)
+DELIVERY_ATTEMPTS = Counter(
+    "tocsin_delivery_attempts_total", "Email and SMS send attempts", ["channel", "result"]
+)

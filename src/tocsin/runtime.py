@@ -15,6 +15,7 @@ from tocsin.eventlog import EventLog
 from tocsin.eventlog.redis import RedisLog
 from tocsin.eventlog.sql import SqlLog
 from tocsin.hub import SHUTDOWN, Hub
+from tocsin.pipeline import Pipeline
 from tocsin.relay import Relay
 from tocsin.service import NotificationService
 from tocsin.settings import Settings
@@ -32,6 +33,7 @@ class Runtime:
     relay: Relay
     service: NotificationService
     auth: Authenticator
+    pipeline: Pipeline
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -41,7 +43,9 @@ class Runtime:
         event_log: EventLog = SqlLog(store, settings) if settings.embedded else RedisLog(settings)
         relay = Relay(store, event_log, settings.relay_interval_seconds)
         service = NotificationService(store, on_commit=relay.kick)
-        return cls(settings, store, hub, event_log, relay, service, Authenticator(settings, store))
+        auth = Authenticator(settings, store)
+        pipeline = Pipeline(settings, store, service)
+        return cls(settings, store, hub, event_log, relay, service, auth, pipeline)
 
     async def start(self, *, workers: bool) -> None:
         should_migrate = self.settings.migrate_on_start
@@ -51,11 +55,13 @@ class Runtime:
             await asyncio.to_thread(migrate.upgrade, self.settings.database_url)
         await self.store.connect()
         await self.log.start(self.hub)
+        await self.pipeline.start(workers=workers)
         if workers:
             self.tasks.append(asyncio.create_task(self.relay.run(), name="tocsin-relay"))
 
     async def stop(self) -> None:
         self.hub.close_all(SHUTDOWN)
+        await self.pipeline.stop()
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:

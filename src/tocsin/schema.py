@@ -92,3 +92,69 @@ api_keys = sa.Table(
     sa.Column("name", sa.String(100), nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
 )
+
+# -- marketplace events and delivery (migration 0002) ---------------------------
+
+# One row per event id ever accepted: inserted in the same transaction as the
+# event's notifications, so a retried or concurrent duplicate finds it.
+processed_events = sa.Table(
+    "processed_events",
+    metadata,
+    sa.Column("event_id", sa.String(200), primary_key=True),
+    sa.Column("type", sa.String(64), nullable=False),
+    # sha256 of the canonical envelope: the same id with another body is a conflict.
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("notifications", sa.Text, nullable=False),  # JSON list of ids
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+# Only the choices a vendor made; the defaults live in `tocsin.preferences`.
+preferences = sa.Table(
+    "preferences",
+    metadata,
+    sa.Column("vendor_id", sa.String(64), primary_key=True),
+    sa.Column("type", sa.String(64), primary_key=True),
+    sa.Column("channel", sa.String(8), primary_key=True),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+# The email/SMS queue's truth: a message rendered once, and where it stands.
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    # `evt:<event id>:<vendor>:<channel>`: one delivery per event, vendor and channel.
+    sa.Column("key", sa.String(300), nullable=False, unique=True),
+    sa.Column("vendor_id", sa.String(64), nullable=False),
+    sa.Column("event_id", sa.String(200), nullable=True),
+    sa.Column("notification_id", sa.String(26), nullable=True),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("channel", sa.String(8), nullable=False),
+    sa.Column("recipient", sa.String(320), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),  # JSON: subject/text/html or text
+    # pending → sending → sent | failed (pending again between retries)
+    sa.Column("status", sa.String(8), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.BigInteger, nullable=False),
+    sa.Column("lease_until", sa.BigInteger, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_deliveries_vendor", "vendor_id", "id"),
+    sa.Index("ix_deliveries_due", "status", "next_attempt_at"),
+)
+
+delivery_attempts = sa.Table(
+    "delivery_attempts",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("delivery_id", sa.BigInteger, nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    # sending (in flight or its worker died) | sent | failed | interrupted
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("started_at", sa.BigInteger, nullable=False),
+    sa.Column("finished_at", sa.BigInteger, nullable=True),
+    sa.UniqueConstraint("delivery_id", "attempt", name="uq_delivery_attempts"),
+)

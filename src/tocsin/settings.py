@@ -87,6 +87,36 @@ class Settings:
     # Apply migrations when the app starts; unset: only on SQLite (the embedded mode).
     migrate_on_start: bool | None = field(default=None, metadata={"env": "MIGRATE_ON_START"})
     log_level: str = field(default="info", metadata={"env": "LOG_LEVEL"})
+    # Marketplace events: a directory whose templates override the defaults
+    # (`templates/notifications/`), and email/SMS delivery.
+    templates_dir: str = field(default="", metadata={"env": "TEMPLATES_DIR"})
+    # Where vendors open links from emails: `/orders/1` becomes `<public_url>/orders/1`.
+    public_url: str = field(default="", metadata={"env": "PUBLIC_URL"})
+    smtp_host: str = field(default="", metadata={"env": "SMTP_HOST"})  # unset: no email
+    smtp_port: int = field(default=25, metadata={"env": "SMTP_PORT"})
+    smtp_from: str = field(default="tocsin@localhost", metadata={"env": "SMTP_FROM"})
+    smtp_username: str = field(default="", metadata={"env": "SMTP_USERNAME"})
+    smtp_password: str = field(default="", metadata={"env": "SMTP_PASSWORD"})
+    smtp_starttls: bool = field(default=False, metadata={"env": "SMTP_STARTTLS"})
+    smtp_tls: bool = field(default=False, metadata={"env": "SMTP_TLS"})  # implicit TLS (465)
+    smtp_timeout_seconds: float = field(default=15.0, metadata={"env": "SMTP_TIMEOUT_SECONDS"})
+    sms_provider: str = field(default="log", metadata={"env": "SMS_PROVIDER"})  # log | webhook
+    sms_webhook_url: str = field(default="", metadata={"env": "SMS_WEBHOOK_URL"})
+    # The whole `Authorization` header value sent to the webhook, e.g. `Bearer s3cret`.
+    sms_webhook_auth: str = field(default="", metadata={"env": "SMS_WEBHOOK_AUTH"})
+    sms_timeout_seconds: float = field(default=10.0, metadata={"env": "SMS_TIMEOUT_SECONDS"})
+    # Retries: the n-th failed attempt waits `backoff * 2**(n-1)` s, at most `backoff_max` s.
+    delivery_max_attempts: int = field(default=6, metadata={"env": "DELIVERY_MAX_ATTEMPTS"})
+    delivery_backoff_seconds: float = field(
+        default=5.0, metadata={"env": "DELIVERY_BACKOFF_SECONDS"}
+    )
+    delivery_backoff_max_seconds: float = field(
+        default=900.0, metadata={"env": "DELIVERY_BACKOFF_MAX_SECONDS"}
+    )
+    # A claimed delivery whose worker went silent this long is taken over by another.
+    delivery_lease_seconds: float = field(default=60.0, metadata={"env": "DELIVERY_LEASE_SECONDS"})
+    delivery_poll_seconds: float = field(default=1.0, metadata={"env": "DELIVERY_POLL_SECONDS"})
+    delivery_concurrency: int = field(default=8, metadata={"env": "DELIVERY_CONCURRENCY"})
 
     @classmethod
     def from_env(
@@ -145,4 +175,22 @@ class Settings:
             raise ConfigError("TOCSIN_HEARTBEAT_SECONDS must be positive")
         if self.subscriber_queue_size < 1 or self.replay_max_events < 1:
             raise ConfigError("queue and replay limits must be at least 1")
+        self._check_delivery()
         return self
+
+    def _check_delivery(self) -> None:
+        if self.sms_provider not in {"log", "webhook"}:
+            raise ConfigError("TOCSIN_SMS_PROVIDER must be log or webhook")
+        if self.sms_provider == "webhook" and not self.sms_webhook_url.startswith(
+            ("http://", "https://")
+        ):
+            raise ConfigError("TOCSIN_SMS_PROVIDER=webhook needs an http(s) TOCSIN_SMS_WEBHOOK_URL")
+        if self.smtp_tls and self.smtp_starttls:
+            raise ConfigError(
+                "set TOCSIN_SMTP_TLS (implicit TLS) or TOCSIN_SMTP_STARTTLS, not both"
+            )
+        if self.delivery_max_attempts < 1 or self.delivery_concurrency < 1:
+            raise ConfigError("delivery attempts and concurrency must be at least 1")
+        # A send still running when its lease ends would be taken over and sent twice.
+        if self.delivery_lease_seconds <= max(self.smtp_timeout_seconds, self.sms_timeout_seconds):
+            raise ConfigError("TOCSIN_DELIVERY_LEASE_SECONDS must exceed the SMTP and SMS timeouts")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -99,6 +100,10 @@ class Store:
         self.db = Database(url, **options)
         # SQLite has a single writer: queue writers here rather than in SQLite.
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.dialect == "sqlite" else None
+        # Set in the task that runs a transaction: a nested one joins it (a savepoint).
+        self._in_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar(
+            f"tocsin_store_transaction_{id(self)}", default=False
+        )
 
     async def connect(self) -> None:
         await self.db.connect()
@@ -113,10 +118,22 @@ class Store:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
-        """One atomic write; an exception inside rolls everything back."""
+        """One atomic write; an exception inside rolls everything back.
+
+        Inside another transaction of the same task it becomes a savepoint of it
+        (and does not take the SQLite write lock again).
+        """
+        if self._in_transaction.get():
+            async with self.db.transaction():
+                yield
+            return
         lock = self._write_lock or contextlib.nullcontext()
         async with lock, self.db.transaction():
-            yield
+            token = self._in_transaction.set(True)
+            try:
+                yield
+            finally:
+                self._in_transaction.reset(token)
 
     # -- vendors ---------------------------------------------------------------
 

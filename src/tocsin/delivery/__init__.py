@@ -1,0 +1,49 @@
+"""Email and SMS delivery: a durable queue, a worker that retries with backoff, an attempt log.
+
+The `deliveries` table is the truth about every message: rendered once when
+its event is ingested, then `pending → sending → sent | failed`. The queue
+(`tocsin.delivery.queue`) only says which delivery to look at next: a Redis
+Streams consumer group with Redis, the table itself without. A worker claims
+a delivery in SQL with a lease before sending, so a duplicate queue entry or a
+second worker never sends it twice; a worker that dies mid-send leaves its
+lease to expire and the delivery is taken over (see `DeliveryWorker`).
+
+Between "the provider accepted it" and "we recorded that" a crash can still
+cause one resend: delivery is at least once. Each message carries a key that
+stays the same across attempts (the email's `Message-ID`, the SMS webhook's
+`Idempotency-Key`), so a provider or a mail client can drop the duplicate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A claimed delivery: what to send, to whom, and which attempt this is."""
+
+    id: int
+    key: str
+    vendor_id: str
+    type: str
+    channel: str
+    recipient: str
+    message: dict[str, Any]
+    attempt: int
+
+
+class SendError(Exception):
+    """A failed send; `permanent` ones (a refused recipient, a 4xx) are not retried."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class Sender(Protocol):
+    async def send(self, delivery: Delivery) -> None:
+        """Send `delivery` or raise (`SendError` says whether a retry may help)."""
+
+    async def close(self) -> None: ...

@@ -1,0 +1,71 @@
+"""Email over SMTP (aiosmtplib): a `multipart/alternative` message, text and HTML.
+
+The `Message-ID` is derived from the delivery's key, so a resend after a crash
+carries the same id and mail clients can tell it is the same message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+
+import aiosmtplib
+
+from tocsin.delivery import Delivery, SendError
+from tocsin.settings import Settings
+
+
+def message_id(key: str, sender: str) -> str:
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "tocsin.invalid"
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+
+
+def build_message(settings: Settings, delivery: Delivery) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = settings.smtp_from
+    msg["To"] = delivery.recipient
+    msg["Subject"] = delivery.message["subject"]
+    msg["Date"] = format_datetime(datetime.now(UTC))
+    msg["Message-ID"] = message_id(delivery.key, settings.smtp_from)
+    msg["X-Tocsin-Type"] = delivery.type
+    msg.set_content(delivery.message["text"])
+    msg.add_alternative(delivery.message["html"], subtype="html")
+    return msg
+
+
+class EmailSender:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def send(self, delivery: Delivery) -> None:
+        s = self.settings
+        msg = build_message(s, delivery)
+        try:
+            # One deadline for the whole exchange, shorter than the delivery lease.
+            async with asyncio.timeout(s.smtp_timeout_seconds):
+                await aiosmtplib.send(
+                    msg,
+                    hostname=s.smtp_host,
+                    port=s.smtp_port,
+                    username=s.smtp_username or None,
+                    password=s.smtp_password or None,
+                    use_tls=s.smtp_tls,
+                    start_tls=s.smtp_starttls,
+                    timeout=s.smtp_timeout_seconds,
+                )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            refused = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+            raise SendError(f"recipient refused: {refused}", permanent=True) from None
+        except aiosmtplib.SMTPResponseException as exc:
+            # 5xx is a permanent refusal (RFC 5321 §4.2.1); 4xx may pass later.
+            raise SendError(f"SMTP {exc.code}: {exc.message}", permanent=exc.code >= 500) from None
+        except TimeoutError:
+            raise SendError(f"SMTP timed out after {s.smtp_timeout_seconds:g} s") from None
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise SendError(f"SMTP failed: {type(exc).__name__}: {exc}") from None
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,193 @@
+"""Which delivery to look at next: the `deliveries` table, or a Redis Streams consumer group.
+
+Both queues only point at rows of `deliveries`; the worker's claim in SQL
+decides who sends. So an entry given twice costs a lookup, never a second send.
+
+`RedisQueue`: `push` adds an entry per delivery to one stream read by the
+consumer group `delivery`; each worker process is a consumer. An entry stays
+pending until the worker acks it after recording the result, and entries of a
+consumer that died are taken over with `XAUTOCLAIM` once idle longer than the
+delivery lease. Retries wait in a sorted set and move back to the stream when
+due. A periodic sweep re-adds deliveries that are overdue in SQL, for an entry
+lost between the commit and `XADD`, or with a Redis that lost its data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from tocsin import keys
+from tocsin._ids import now_ms
+from tocsin.delivery.store import DeliveryStore
+from tocsin.settings import Settings
+
+log = logging.getLogger(__name__)
+
+GROUP = "delivery"
+BLOCK_MS = 2000
+# Consumers of dead processes that hold nothing are forgotten after this long (ms).
+FORGET_CONSUMER_MS = 3600_000
+
+# KEYS: delayed set, stream. ARGV: now (ms), max moved. Moves due ids to the stream.
+PROMOTE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, id in ipairs(due) do
+  redis.call('XADD', KEYS[2], '*', 'd', id)
+  redis.call('ZREM', KEYS[1], id)
+end
+return #due
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    delivery_id: int
+    entry: str | None = None  # the stream entry id (Redis only)
+
+
+class Queue(Protocol):
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def push(self, ids: Sequence[int]) -> None:
+        """Announce deliveries committed to SQL."""
+
+    async def take(self, limit: int, wait: float, busy: Collection[int]) -> list[Job]:
+        """Up to `limit` jobs; waits at most `wait` s for one; `busy` ids are in hand."""
+
+    async def done(self, job: Job) -> None:
+        """The job's delivery is settled (or not this queue's business any more)."""
+
+    async def later(self, job: Job, due_ms: int) -> None:
+        """Look at the job's delivery again at `due_ms`."""
+
+
+class SqlQueue:
+    """The embedded queue: the `deliveries` table, polled, and woken by `push` in-process."""
+
+    def __init__(self, deliveries: DeliveryStore, poll_seconds: float) -> None:
+        self.deliveries = deliveries
+        self.poll = poll_seconds
+        self._kick = asyncio.Event()
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def push(self, ids: Sequence[int]) -> None:
+        self._kick.set()
+
+    async def take(self, limit: int, wait: float, busy: Collection[int]) -> list[Job]:
+        self._kick.clear()
+        ids = await self.deliveries.claimable(now_ms(), limit, exclude=busy)
+        if not ids:
+            timeout = min(wait, self.poll)
+            due = await self.deliveries.next_due()
+            if due is not None:
+                timeout = max(0.0, min(timeout, (due - now_ms()) / 1000))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._kick.wait(), timeout)
+            ids = await self.deliveries.claimable(now_ms(), limit, exclude=busy)
+        return [Job(i) for i in ids]
+
+    async def done(self, job: Job) -> None:
+        return None
+
+    async def later(self, job: Job, due_ms: int) -> None:
+        return None
+
+
+class RedisQueue:
+    def __init__(self, settings: Settings, deliveries: DeliveryStore) -> None:
+        self.deliveries = deliveries
+        self.stream = keys.delivery_queue(settings.redis_prefix)
+        self.delayed = keys.delivery_delayed(settings.redis_prefix)
+        self.lease_ms = int(settings.delivery_lease_seconds * 1000)
+        self.consumer = f"{socket.gethostname()}-{os.getpid()}-{id(self):x}"
+        assert settings.redis_url
+        # `socket_timeout` must outlast the blocking XREADGROUP.
+        self.redis: Redis = Redis.from_url(
+            settings.redis_url, decode_responses=True, socket_timeout=BLOCK_MS / 1000 + 10
+        )
+        self._promote = self.redis.register_script(PROMOTE)
+        self._last_sweep = 0.0
+
+    async def start(self) -> None:
+        try:
+            await self.redis.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+    async def push(self, ids: Sequence[int]) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for delivery_id in ids:
+                pipe.xadd(self.stream, {"d": str(delivery_id)})
+            await pipe.execute()
+
+    async def _sweep(self) -> None:
+        """Re-add deliveries overdue by more than a lease, and forget idle empty consumers."""
+        self._last_sweep = time.monotonic()
+        overdue = await self.deliveries.claimable(now_ms() - self.lease_ms, 500)
+        if overdue:
+            log.info("re-queueing %d overdue deliveries", len(overdue))
+            await self.push(overdue)
+        for consumer in await self.redis.xinfo_consumers(self.stream, GROUP):
+            if (
+                consumer["name"] != self.consumer
+                and int(consumer["pending"]) == 0
+                and int(consumer["idle"]) > FORGET_CONSUMER_MS
+            ):
+                await self.redis.xgroup_delconsumer(self.stream, GROUP, consumer["name"])
+
+    async def take(self, limit: int, wait: float, busy: Collection[int]) -> list[Job]:
+        if time.monotonic() - self._last_sweep > self.lease_ms / 1000:
+            await self._sweep()
+        await self._promote(keys=[self.delayed, self.stream], args=[now_ms(), 1000])
+        # Entries a dead (or stuck) consumer held longer than a lease.
+        claimed: Any = await self.redis.xautoclaim(
+            self.stream, GROUP, self.consumer, self.lease_ms, "0-0", count=limit
+        )
+        entries = list(claimed[1])
+        if not entries:
+            block = max(1, min(int(wait * 1000), BLOCK_MS))
+            read: Any = await self.redis.xreadgroup(
+                GROUP, self.consumer, {self.stream: ">"}, count=limit, block=block
+            )
+            for _, stream_entries in read or []:
+                entries.extend(stream_entries)
+        jobs = []
+        for entry_id, fields in entries:
+            if fields is None:  # deleted meanwhile
+                continue
+            jobs.append(Job(int(fields["d"]), entry_id))
+        return jobs
+
+    async def done(self, job: Job) -> None:
+        assert job.entry is not None
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xack(self.stream, GROUP, job.entry)
+            pipe.xdel(self.stream, job.entry)
+            await pipe.execute()
+
+    async def later(self, job: Job, due_ms: int) -> None:
+        # Into the delayed set first: a crash in between leaves two pointers, never none.
+        await self.redis.zadd(self.delayed, {str(job.delivery_id): due_ms})
+        await self.done(job)

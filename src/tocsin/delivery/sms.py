@@ -1,0 +1,82 @@
+"""SMS through a provider: a generic HTTP webhook, or the log (for development).
+
+The webhook gets `POST <url>` with `{"to", "text", "id", "vendor_id", "type"}`,
+the configured `Authorization` header and `Idempotency-Key: <id>` (the same on
+every attempt of one message). 2xx is success; 408, 429 and 5xx are retried;
+any other status is a permanent failure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+import httpx
+
+from tocsin.delivery import Delivery, Sender, SendError
+from tocsin.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RETRYABLE = frozenset({408, 425, 429})
+
+
+def idempotency_key(delivery: Delivery) -> str:
+    return hashlib.sha256(delivery.key.encode()).hexdigest()[:32]
+
+
+def mask(phone: str) -> str:
+    return phone[:3] + "*" * max(len(phone) - 5, 0) + phone[-2:]
+
+
+class LogProvider:
+    """Writes each SMS to the log instead of sending it."""
+
+    async def send(self, delivery: Delivery) -> None:
+        log.info("SMS to %s: %s", mask(delivery.recipient), delivery.message["text"])
+
+    async def close(self) -> None:
+        return None
+
+
+class WebhookProvider:
+    def __init__(self, url: str, auth: str | None, timeout: float) -> None:
+        self.url = url
+        headers = {"User-Agent": "tocsin"}
+        if auth:
+            headers["Authorization"] = auth
+        self.client = httpx.AsyncClient(headers=headers, timeout=timeout)
+
+    async def send(self, delivery: Delivery) -> None:
+        key = idempotency_key(delivery)
+        body = {
+            "to": delivery.recipient,
+            "text": delivery.message["text"],
+            "id": key,
+            "vendor_id": delivery.vendor_id,
+            "type": delivery.type,
+        }
+        try:
+            response = await self.client.post(self.url, json=body, headers={"Idempotency-Key": key})
+        except httpx.HTTPError as exc:
+            raise SendError(f"SMS webhook unreachable: {type(exc).__name__}: {exc}") from None
+        if response.is_success:
+            return
+        status = response.status_code
+        detail = response.text[:200].strip()
+        permanent = status < 500 and status not in RETRYABLE
+        raise SendError(f"SMS webhook answered {status}: {detail}", permanent=permanent)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+def provider(settings: Settings) -> Sender:
+    """The SMS provider `TOCSIN_SMS_PROVIDER` names."""
+    if settings.sms_provider == "webhook":
+        return WebhookProvider(
+            settings.sms_webhook_url,
+            settings.sms_webhook_auth or None,
+            settings.sms_timeout_seconds,
+        )
+    return LogProvider()
