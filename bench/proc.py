@@ -96,34 +96,47 @@ class ServerProcess:
             self.popen.wait()
 
 
-def cpu_seconds(procs: list[psutil.Process]) -> float:
-    total = 0.0
-    for proc in procs:
-        try:
-            times = proc.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += times.user + times.system
-    return total
+def _cpu(proc: psutil.Process) -> float | None:
+    try:
+        times = proc.cpu_times()
+    except psutil.NoSuchProcess:
+        return None
+    return float(times.user + times.system)
+
+
+def _busy_seconds() -> float:
+    """CPU seconds all processes of the machine used (user and system time).
+
+    Interrupt and steal time are left out: no process is charged for them, so
+    they would show up as unrelated load where there is none.
+    """
+    t = psutil.cpu_times()
+    return float(t.user + t.nice + t.system)
 
 
 @dataclass
 class Phase:
-    """CPU use of each watched group over one phase, in % of one core."""
+    """CPU use over one phase, in % of one core, per watched group and `other`."""
 
     started: float = field(default_factory=time.monotonic)
-    start_cpu: dict[str, float] = field(default_factory=dict)
+    start_cpu: dict[str, dict[int, float]] = field(default_factory=dict)
+    start_busy: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
 
 
 class Monitor:
-    """Watches named groups of processes: the server, Redis, the generator."""
+    """Watches groups of processes: the server, Redis, PostgreSQL, the generator.
+
+    Whatever else kept the machine busy during a phase is reported as `other`,
+    so a run disturbed by unrelated load says so.
+    """
 
     def __init__(self) -> None:
         self.groups: dict[str, list[psutil.Process]] = {}
+        self.by_name: dict[str, str] = {}  # group -> process name, re-scanned each phase
 
-    def watch(self, name: str, pids: list[int]) -> None:
+    def watch(self, group: str, pids: list[int]) -> None:
         procs = []
         for pid in pids:
             try:
@@ -132,19 +145,49 @@ class Monitor:
                 procs.extend(proc.children(recursive=True))
             except psutil.NoSuchProcess:
                 continue
-        self.groups[name] = procs
+        self.groups[group] = procs
+
+    def watch_name(self, group: str, name: str) -> None:
+        self.by_name[group] = name
+        self._rescan()
+
+    def _rescan(self) -> None:
+        if not self.by_name:
+            return
+        found: dict[str, list[psutil.Process]] = {g: [] for g in self.by_name}
+        wanted = {name: group for group, name in self.by_name.items()}
+        for proc in psutil.process_iter(["name"]):
+            group = wanted.get(proc.info["name"])
+            if group is not None:
+                found[group].append(proc)
+        self.groups.update(found)
+
+    def _snapshot(self) -> dict[str, dict[int, float]]:
+        snap: dict[str, dict[int, float]] = {}
+        for group, procs in self.groups.items():
+            snap[group] = {}
+            for proc in procs:
+                cpu = _cpu(proc)
+                if cpu is not None:
+                    snap[group][proc.pid] = cpu
+        return snap
 
     def begin(self) -> Phase:
+        self._rescan()
         phase = Phase()
-        phase.start_cpu = {name: cpu_seconds(procs) for name, procs in self.groups.items()}
+        phase.start_cpu = self._snapshot()
+        phase.start_busy = _busy_seconds()
         return phase
 
     def end(self, phase: Phase) -> Phase:
         phase.seconds = max(1e-9, time.monotonic() - phase.started)
-        phase.cpu = {
-            name: round(
-                100 * (cpu_seconds(procs) - phase.start_cpu.get(name, 0.0)) / phase.seconds, 1
-            )
-            for name, procs in self.groups.items()
-        }
+        busy = _busy_seconds() - phase.start_busy
+        self._rescan()
+        now = self._snapshot()
+        used = {}
+        for group, cpus in now.items():
+            before = phase.start_cpu.get(group, {})
+            used[group] = sum(cpu - before.get(pid, 0.0) for pid, cpu in cpus.items())
+        used["other"] = max(0.0, busy - sum(used.values()))
+        phase.cpu = {group: round(100 * sec / phase.seconds, 1) for group, sec in used.items()}
         return phase

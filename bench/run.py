@@ -8,7 +8,9 @@ python -m bench --report-only        # rebuild the report from the last results
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -58,6 +60,12 @@ async def _scenario(
     return result
 
 
+async def _settle(pool: WorkerPool) -> None:
+    """Close every stream and let the server finish its disconnect work."""
+    await pool.close_all()
+    await asyncio.sleep(1.5)
+
+
 async def run_system(
     system: System, profile: Profile, pool: WorkerPool, monitor: Monitor
 ) -> dict[str, Any]:
@@ -66,6 +74,7 @@ async def run_system(
         result["error"] = why
         return result
     started = time.monotonic()
+    whole = monitor.begin()
     await system.prepare()
     server = system.server(paths.OUT)
     await server.start()
@@ -74,11 +83,11 @@ async def run_system(
     bench = Bench(system, server, pool, profile, monitor, client)
     try:
         result["fanout"] = await _scenario("idle + broadcast", system, lambda: fanout.run(bench))
-        await pool.close_all()
+        await _settle(pool)
         result["many_vendors"] = await _scenario(
             "many vendors", system, lambda: many_vendors.run(bench)
         )
-        await pool.close_all()
+        await _settle(pool)
         if system.replay:
             result["catchup"] = await _scenario("catch-up", system, lambda: catchup.run(bench))
             ids = result["catchup"].pop("ids", [])
@@ -88,6 +97,7 @@ async def run_system(
                 )
         result["rss_end"] = server.rss()
     finally:
+        result["cpu"] = monitor.end(whole).cpu
         client.close()
         await pool.close_all()
         await server.stop()
@@ -102,9 +112,10 @@ async def run(profile: Profile, names: list[str]) -> dict[str, Any]:
     pool = WorkerPool(profile.workers)
     await pool.start()
     monitor = Monitor()
-    monitor.watch("generator", pool.pids)
+    monitor.watch("generator", [os.getpid(), *pool.pids])
     if (pid := machine.redis_pid()) is not None:
         monitor.watch("redis", [pid])
+    monitor.watch_name("postgres", "postgres")
     started = time.monotonic()
     results: dict[str, Any] = {
         "profile": profile.name,
@@ -116,7 +127,9 @@ async def run(profile: Profile, names: list[str]) -> dict[str, Any]:
     try:
         for name in names:
             print(f"== {name}", flush=True)
+            measured_at = datetime.now(UTC).isoformat(timespec="seconds")
             results["systems"][name] = await run_system(systems[name], profile, pool, monitor)
+            results["systems"][name]["measured_at"] = measured_at
     finally:
         await pool.stop()
     results["seconds"] = round(time.monotonic() - started, 1)
@@ -139,6 +152,13 @@ def main(argv: list[str] | None = None) -> int:
         import uvloop
 
         results = uvloop.run(run(PROFILES[args.profile], names))
+        if set(names) != set(ORDER) and results_path.exists():
+            # A partial run replaces its systems in the last full results.
+            earlier = json.loads(results_path.read_text())
+            earlier["systems"].update(results["systems"])
+            merged = earlier["systems"]
+            results["systems"] = {n: merged[n] for n in ORDER if n in merged}
+            results["partial"] = True
         results_path.write_text(json.dumps(results, indent=1))
         shutil.copyfile(results_path, paths.OUT / "results-latest.json")
         print(f"results: {results_path} ({results['seconds']} s)")

@@ -119,8 +119,10 @@ class WorkerPool:
     async def reset(self) -> int:
         return sum(r["alive"] for r in await self._all("reset"))
 
-    async def collect(self) -> array[int]:
-        return _latencies(await self._all("collect"))
+    async def collect(self) -> tuple[array[int], int]:
+        """Every latency since the last reset, and the monotonic time of the last delivery."""
+        replies = await self._all("collect")
+        return _latencies(replies), max(r["last_ns"] for r in replies)
 
     async def close_all(self) -> None:
         await self._all("close")

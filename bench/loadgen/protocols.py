@@ -25,15 +25,17 @@ _HEAD_END = b"\r\n\r\n"
 class Sink:
     """Shared by every connection of a process: latencies and counters."""
 
-    __slots__ = ("delivered", "latencies")
+    __slots__ = ("delivered", "last_ns", "latencies")
 
     def __init__(self) -> None:
         self.latencies = array("q")
         self.delivered = 0
+        self.last_ns = 0  # monotonic time of the latest delivery
 
     def reset(self) -> None:
         self.latencies = array("q")
         self.delivered = 0
+        self.last_ns = 0
 
 
 class StreamClient(asyncio.Protocol):
@@ -94,6 +96,7 @@ class StreamClient(asyncio.Protocol):
                 lat.append(now - int(stamp))
             self.events += len(stamps)
             self.sink.delivered += len(stamps)
+            self.sink.last_ns = now
         if self.track_ids:
             found = ID_RE.findall(chunk)
             if found:

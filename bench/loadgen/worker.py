@@ -73,7 +73,11 @@ class Worker:
 
     def collect(self) -> dict[str, Any]:
         lat = self.sink.latencies
-        return {"delivered": self.sink.delivered, "lat": base64.b64encode(lat.tobytes()).decode()}
+        return {
+            "delivered": self.sink.delivered,
+            "last_ns": self.sink.last_ns,
+            "lat": base64.b64encode(lat.tobytes()).decode(),
+        }
 
     def close(self, msg: dict[str, Any]) -> dict[str, Any]:
         n = msg.get("n")
