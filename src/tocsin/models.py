@@ -18,11 +18,13 @@ from pydantic import (
     StringConstraints,
 )
 
-VENDOR_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+VENDOR_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+# In Python's `re`, `$` also matches before a trailing newline; `\Z` does not.
+VENDOR_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}\Z")
 Priority = Literal["low", "normal", "high", "urgent"]
 PRIORITIES: tuple[str, ...] = ("low", "normal", "high", "urgent")
 
-VendorId = Annotated[str, StringConstraints(pattern=VENDOR_ID.pattern)]
+VendorId = Annotated[str, StringConstraints(pattern=VENDOR_ID_PATTERN)]
 NotificationType = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.]{0,63}$")]
 
 

@@ -82,7 +82,7 @@ def document() -> dict[str, Any]:
         "name": "vendor_id",
         "in": "path",
         "required": True,
-        "schema": {"type": "string", "pattern": models.VENDOR_ID.pattern},
+        "schema": {"type": "string", "pattern": models.VENDOR_ID_PATTERN},
     }
     id_path = {
         "name": "notification_id",
