@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import TypeVar
+import math
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
@@ -27,6 +28,17 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
     return bytes(body)
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is out of range")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 async def read_json(request: Request, model: type[M], max_bytes: int) -> M:
     """The body as `model`: 415 unless JSON, 413 if too large, 400 if malformed, 422 if invalid."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -37,14 +49,20 @@ async def read_json(request: Request, model: type[M], max_bytes: int) -> M:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadRequest(f"the body is not valid UTF-8 (byte {exc.start})") from None
+    # RFC 8259 has no NaN or Infinity, and no lone surrogates: answers could not encode them.
     try:
-        json.loads(text)
+        value = json.loads(text, parse_float=_finite, parse_constant=_no_constant)
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
     except json.JSONDecodeError as exc:
         raise BadRequest(
             f"malformed JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
         ) from None
     except RecursionError:
         raise BadRequest("malformed JSON: nested too deeply") from None
+    except UnicodeEncodeError:
+        raise BadRequest("malformed JSON: a string holds a lone surrogate escape") from None
+    except ValueError as exc:
+        raise BadRequest(f"malformed JSON: {exc}") from None
     try:
         return model.model_validate_json(text, strict=True)
     except ValidationError as exc:
