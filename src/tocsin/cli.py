@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from tocsin import migrate
+from tocsin import migrate, send_event
 from tocsin.auth import mint
 from tocsin.errors import TocsinError
 from tocsin.settings import Settings
@@ -43,7 +43,7 @@ async def _worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    logging.getLogger("tocsin").info("worker running: outbox relay")
+    logging.getLogger("tocsin").info("worker running: outbox relay, email and SMS delivery")
     try:
         await stop.wait()
     finally:
@@ -64,11 +64,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run the web app (and, by default, the relay)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    sub.add_parser("worker", help="run the outbox relay alone")
+    sub.add_parser("worker", help="run the outbox relay and email/SMS delivery alone")
     sub.add_parser("migrate", help="apply database migrations")
     token = sub.add_parser("token", help="print a vendor token")
     token.add_argument("vendor_id")
     token.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
+    send_event.add_parser(sub)
+    admin = sub.add_parser(
+        "create-admin", help="create an admin, or set a new password (from a prompt or stdin)"
+    )
+    admin.add_argument("username")
     demo = sub.add_parser("demo", help="create demo vendors with notifications")
     demo.add_argument("--base-url", default="http://127.0.0.1:8000")
     args = parser.parse_args(argv)
@@ -89,6 +94,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "token":
             value, _ = mint(settings, args.vendor_id, args.ttl)
             print(value)
+        elif args.command == "send-event":
+            return send_event.run(settings, args)
+        elif args.command == "create-admin":
+            from tocsin.adminauth import create_admin
+
+            return create_admin(settings, args.username)
         elif args.command == "demo":
             asyncio.run(_demo(settings, args.base_url))
     except TocsinError as exc:
