@@ -6,6 +6,7 @@ environment wins over it.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -48,6 +49,8 @@ def _as_number(name: str, raw: str, kind: type[int] | type[float]) -> int | floa
         value = kind(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+    if not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, not {raw!r}")
     if value < 0:
         raise ConfigError(f"{name} must not be negative")
     return value
