@@ -14,9 +14,10 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
-from tocsin import api, events_api, openapi, stream
+from tocsin import admin, api, events_api, openapi, pages, paths, stream
 from tocsin.errors import TocsinError
 from tocsin.problems import http_error, problem, tocsin_error, unexpected_error
 from tocsin.runtime import Runtime, runtime
@@ -87,6 +88,9 @@ def create_app(settings: Settings | None = None, *, workers: bool | None = None)
         *api.routes,
         *events_api.routes,
         *stream.routes,
+        *pages.routes,
+        *admin.routes,
+        Mount("/static", StaticFiles(directory=paths.static_dir()), name="static"),
     ]
     middleware = []
     if settings.cors_origins:

@@ -84,6 +84,13 @@ def _decode_vendor(settings: Settings, token: str, *, max_ttl: int | None) -> Ve
     return Vendor(vendor_id)
 
 
+def verify(settings: Settings, token: str) -> tuple[Vendor, int]:
+    """The vendor a token names and when it expires (s since the epoch); else `Unauthorized`."""
+    vendor = _decode_vendor(settings, token, max_ttl=None)
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return vendor, int(claims["exp"])
+
+
 def _bearer(conn: HTTPConnection) -> str | None:
     header = conn.headers.get("authorization")
     if header is None:

@@ -158,3 +158,15 @@ delivery_attempts = sa.Table(
     sa.Column("finished_at", sa.BigInteger, nullable=True),
     sa.UniqueConstraint("delivery_id", "attempt", name="uq_delivery_attempts"),
 )
+
+# -- admin pages (migration 0003) -------------------------------------------------
+
+admins = sa.Table(
+    "admins",
+    metadata,
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    # Sessions issued before this moment (ms) are void: a new password signs everyone out.
+    sa.Column("password_changed_at", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)

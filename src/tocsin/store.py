@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from databases import Database
 
 from tocsin._ids import now_ms
-from tocsin.schema import event_log, meta, notifications, outbox, vendors
+from tocsin.schema import admins, deliveries, event_log, meta, notifications, outbox, vendors
 
 N = notifications.c
 
@@ -321,6 +321,99 @@ class Store:
             )
             gone2 = await self.db.execute(by_age)
         return int(gone or 0) + int(gone2 or 0)
+
+    # -- admin pages -------------------------------------------------------------
+
+    async def get_admin(self, username: str) -> Row | None:
+        row = await self.db.fetch_one(sa.select(admins).where(admins.c.username == username))
+        return dict(row._mapping) if row else None
+
+    async def save_admin(self, username: str, password_hash: str) -> bool:
+        """Create the admin, or give it a new password (voiding its sessions); True if new."""
+        now = now_ms()
+        async with self.transaction():
+            updated = await self.db.fetch_all(
+                admins.update()
+                .where(admins.c.username == username)
+                .values(password_hash=password_hash, password_changed_at=now)
+                .returning(admins.c.username)
+            )
+            if not updated:
+                await self.db.execute(
+                    admins.insert().values(
+                        username=username,
+                        password_hash=password_hash,
+                        password_changed_at=now,
+                        created_at=now,
+                    )
+                )
+        return not updated
+
+    async def rehash_admin(self, username: str, password_hash: str) -> None:
+        """Store a stronger hash of the same password (sessions stay valid)."""
+        async with self.transaction():
+            await self.db.execute(
+                admins.update()
+                .where(admins.c.username == username)
+                .values(password_hash=password_hash)
+            )
+
+    async def totals(self) -> Row:
+        """Vendors, notifications and unread notifications, across all vendors."""
+        unread = sa.func.sum(
+            sa.case((sa.and_(N.read_at.is_(None), N.archived_at.is_(None)), 1), else_=0)
+        )
+        row = await self.db.fetch_one(sa.select(sa.func.count(), unread).select_from(notifications))
+        count_vendors = await self.db.fetch_val(sa.select(sa.func.count()).select_from(vendors))
+        return {
+            "vendors": int(count_vendors or 0),
+            "notifications": int(row[0] or 0) if row else 0,
+            "unread": int(row[1] or 0) if row else 0,
+        }
+
+    async def vendor_overview(self, limit: int, vendor_id: str | None = None) -> list[Row]:
+        """Vendors with their notification counts, most recently notified first."""
+        v = vendors.c
+        unread = sa.func.sum(
+            sa.case((sa.and_(N.read_at.is_(None), N.archived_at.is_(None)), 1), else_=0)
+        )
+        last = sa.func.max(N.created_at)
+        query = (
+            sa.select(
+                v.id,
+                v.email,
+                v.phone,
+                v.created_at,
+                sa.func.count(N.id).label("total"),
+                unread.label("unread"),
+                last.label("last_at"),
+            )
+            .select_from(vendors.outerjoin(notifications, N.vendor_id == v.id))
+            .group_by(v.id, v.email, v.phone, v.created_at)
+            .order_by(sa.func.coalesce(last, v.created_at).desc(), v.id)
+            .limit(limit)
+        )
+        if vendor_id is not None:
+            query = query.where(v.id == vendor_id)
+        rows = [dict(r._mapping) for r in await self.db.fetch_all(query)]
+        for r in rows:
+            r["total"] = int(r["total"] or 0)
+            r["unread"] = int(r["unread"] or 0)
+        return rows
+
+    async def created_per_minute(self, since_ms: int) -> dict[int, int]:
+        """Notifications created per minute since `since_ms`: minute (ms // 60000) → count."""
+        minute = (N.created_at // 60000).label("minute")
+        query = sa.select(minute, sa.func.count()).where(N.created_at >= since_ms).group_by(minute)
+        return {int(r[0]): int(r[1]) for r in await self.db.fetch_all(query)}
+
+    async def recent_deliveries(self, limit: int, vendor_id: str | None = None) -> list[Row]:
+        """The delivery log (email, SMS), newest first."""
+        d = deliveries.c
+        query = sa.select(deliveries).order_by(d.id.desc()).limit(limit)
+        if vendor_id is not None:
+            query = query.where(d.vendor_id == vendor_id)
+        return [dict(r._mapping) for r in await self.db.fetch_all(query)]
 
     # -- meta ------------------------------------------------------------------
 

@@ -1,0 +1,524 @@
+// The vendor dashboard: bell, dropdown, toasts, status, lists and preferences,
+// on top of tocsin.js. Everything a vendor or publisher wrote goes in as text
+// (`textContent`, attributes), never as HTML.
+
+import { connect } from "./tocsin.js";
+
+const TOAST_MS = 6000;
+const TOASTS_MAX = 4;
+const STATE_WORDS = { live: "Live", polling: "Polling", reconnecting: "Reconnecting", offline: "Offline" };
+
+const body = document.body;
+const client = connect({
+  shareKey: body.dataset.vendor,
+  heartbeatSeconds: Number(body.dataset.heartbeat) || 15,
+});
+
+// -- small helpers ---------------------------------------------------------------
+
+function h(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(props)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === "class") node.className = value;
+    else if (name === "text") node.textContent = value;
+    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(typeof child === "string" ? document.createTextNode(child) : child);
+  }
+  return node;
+}
+
+const $ = (selector, root = document) => root.querySelector(selector);
+const $$ = (selector, root = document) => Array.from(root.querySelectorAll(selector));
+
+function safeLink(link) {
+  if (typeof link !== "string") return null;
+  if (link.startsWith("/") && !link.startsWith("//")) return link;
+  try {
+    const url = new URL(link);
+    return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+function ago(iso) {
+  const then = new Date(iso);
+  const seconds = Math.round((Date.now() - then.getTime()) / 1000);
+  if (seconds < 45) return "just now";
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 86400) return `${Math.round(seconds / 3600)} h ago`;
+  return then.toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric" });
+}
+
+function humanType(type) {
+  return String(type || "").replaceAll("_", " ").replaceAll(".", " ");
+}
+
+function apiError(error) {
+  return (error && error.message) || "Something went wrong";
+}
+
+// -- one notification, as a list item -------------------------------------------
+
+function notificationItem(n, { selectable = false, compact = false } = {}) {
+  const read = Boolean(n.read_at);
+  const link = safeLink(n.link);
+  const item = h("li", {
+    class: `item prio-${n.priority}${read ? "" : " unread"}${compact ? " compact" : ""}`,
+    "data-tocsin": "notification",
+    "data-id": n.id,
+    "data-read": read ? "true" : "false",
+  });
+  if (selectable) {
+    item.append(h("input", { type: "checkbox", class: "item-select", "aria-label": `Select “${n.title}”`, "data-id": n.id }));
+  }
+  item.append(h("span", { class: "item-dot", "aria-hidden": "true" }));
+  const main = h("div", { class: "item-main" }, h("span", { class: "item-title", text: n.title }));
+  if (n.body && !compact) main.append(h("p", { class: "item-body", text: n.body }));
+  const meta = h(
+    "div",
+    { class: "item-meta" },
+    h("span", { class: "chip", text: humanType(n.type) }),
+    n.priority !== "normal" ? h("span", { class: `chip prio prio-${n.priority}`, text: n.priority }) : null,
+    h("time", { datetime: n.created_at, title: new Date(n.created_at).toLocaleString(), text: ago(n.created_at) }),
+    n.archived_at ? h("span", { class: "chip", text: "archived" }) : null,
+  );
+  if (link) meta.append(h("a", { href: link, class: "item-link", rel: "noopener noreferrer", text: "Open" }));
+  main.append(meta);
+  item.append(main);
+  item.append(
+    h("button", {
+      type: "button",
+      class: "item-toggle linkish",
+      "data-toggle-read": n.id,
+      text: read ? "Mark unread" : "Mark read",
+    }),
+  );
+  return item;
+}
+
+function setItemRead(item, read) {
+  item.dataset.read = read ? "true" : "false";
+  item.classList.toggle("unread", !read);
+  const toggle = $("[data-toggle-read]", item);
+  if (toggle) toggle.textContent = read ? "Mark unread" : "Mark read";
+}
+
+// -- a live list: first page follows the stream ----------------------------------
+
+class ListView {
+  constructor(root, { limit, query = {}, selectable = false, compact = false, empty = null, onRender = null }) {
+    this.root = root;
+    this.limit = limit;
+    this.query = query;
+    this.selectable = selectable;
+    this.compact = compact;
+    this.empty = empty;
+    this.onRender = onRender;
+    this.cursor = null;
+    this.nextCursor = null;
+    this.items = new Map();
+    this.loading = null;
+    root.addEventListener("click", (event) => this._click(event));
+  }
+
+  get firstPage() {
+    return !this.cursor;
+  }
+
+  async load(cursor = this.cursor) {
+    this.cursor = cursor || null;
+    const query = { ...this.query, limit: this.limit, cursor: this.cursor };
+    const run = client.api("/api/v1/notifications", { query }).then((page) => {
+      if (this.loading !== run) return;
+      this.nextCursor = page.next_cursor;
+      this.items = new Map(page.items.map((n) => [n.id, n]));
+      this.root.replaceChildren(...page.items.map((n) => this._item(n)));
+      this._rendered();
+    });
+    this.loading = run;
+    return run;
+  }
+
+  _item(n) {
+    return notificationItem(n, { selectable: this.selectable, compact: this.compact });
+  }
+
+  _rendered() {
+    if (this.empty) this.empty.hidden = this.items.size > 0;
+    if (this.onRender) this.onRender(this);
+  }
+
+  matches(n) {
+    const q = this.query;
+    if (q.archived === true) return false;
+    if (q.unread === false) return false;
+    if (q.type && q.type !== n.type) return false;
+    if (q.priority && q.priority !== n.priority) return false;
+    if (q.until && new Date(n.created_at) >= new Date(q.until)) return false;
+    if (q.q) {
+      const needle = q.q.toLowerCase();
+      if (!`${n.title}\n${n.body}`.toLowerCase().includes(needle)) return false;
+    }
+    return true;
+  }
+
+  added(n) {
+    if (!this.firstPage || this.items.has(n.id) || !this.matches(n)) return;
+    this.items.set(n.id, n);
+    this.root.prepend(this._item(n));
+    const rows = $$("[data-tocsin='notification']", this.root);
+    for (const row of rows.slice(this.limit)) {
+      this.items.delete(row.dataset.id);
+      row.remove();
+    }
+    this._rendered();
+  }
+
+  updated({ ids, changes }) {
+    if (!ids) {
+      this.load();
+      return;
+    }
+    for (const id of ids) {
+      const item = $(`[data-id="${CSS.escape(id)}"][data-tocsin='notification']`, this.root);
+      if (!item) continue;
+      if (changes.deleted || (changes.archived === true && this.query.archived === false)) {
+        item.remove();
+        this.items.delete(id);
+      } else if (changes.archived === false && this.query.archived === true) {
+        item.remove();
+        this.items.delete(id);
+      } else if (typeof changes.read === "boolean") {
+        setItemRead(item, changes.read);
+        const n = this.items.get(id);
+        if (n) n.read_at = changes.read ? new Date().toISOString() : null;
+      }
+    }
+    this._rendered();
+  }
+
+  async _click(event) {
+    const toggle = event.target.closest("[data-toggle-read]");
+    if (!toggle) return;
+    const id = toggle.dataset.toggleRead;
+    const item = toggle.closest("[data-tocsin='notification']");
+    const read = item.dataset.read !== "true";
+    setItemRead(item, read);
+    try {
+      await client.api(`/api/v1/notifications/${encodeURIComponent(id)}`, { method: "PATCH", body: { read } });
+    } catch (error) {
+      setItemRead(item, !read);
+      toast({ title: "Could not update", body: apiError(error), priority: "high" });
+    }
+  }
+}
+
+const lists = [];
+
+// -- status, bell, menu, toasts ---------------------------------------------------
+
+function initStatus() {
+  const status = $("[data-tocsin='status']");
+  const word = $(".status-word", status);
+  const show = (state) => {
+    status.dataset.state = state;
+    word.textContent = STATE_WORDS[state] || state;
+    status.title = state === "polling" ? "Connected by polling: the stream is not getting through" : `Connection: ${word.textContent}`;
+  };
+  show(client.state);
+  client.on("state", show);
+}
+
+function initBell() {
+  const bell = $("[data-bell]");
+  const badge = $("[data-tocsin='unread-count']");
+  const menu = $("[data-menu]");
+  const title = document.title;
+  const menuList = new ListView($("[data-menu-list]"), {
+    limit: 10,
+    query: { archived: false },
+    compact: true,
+    empty: $("[data-menu-empty]"),
+  });
+  lists.push(menuList);
+  menuList.load().catch(() => {});
+
+  client.on("unread", (count) => {
+    badge.textContent = String(count);
+    badge.dataset.count = String(count);
+    bell.setAttribute("aria-label", `Notifications, ${count} unread`);
+    document.title = count > 0 ? `(${count}) ${title}` : title;
+  });
+  client.on("new_notification", () => {
+    bell.classList.remove("pulse");
+    void bell.offsetWidth; // restart the animation
+    bell.classList.add("pulse");
+  });
+  bell.addEventListener("animationend", () => bell.classList.remove("pulse"));
+
+  const open = (yes) => {
+    menu.hidden = !yes;
+    bell.setAttribute("aria-expanded", yes ? "true" : "false");
+  };
+  bell.addEventListener("click", (event) => {
+    event.stopPropagation();
+    open(menu.hidden);
+  });
+  document.addEventListener("click", (event) => {
+    if (!menu.hidden && !menu.contains(event.target)) open(false);
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !menu.hidden) {
+      open(false);
+      bell.focus();
+    }
+  });
+  $("[data-mark-all]").addEventListener("click", async (event) => {
+    event.stopPropagation();
+    try {
+      await client.api("/api/v1/notifications/bulk", { method: "POST", body: { action: "mark_read", all: true } });
+    } catch (error) {
+      toast({ title: "Could not mark all read", body: apiError(error), priority: "high" });
+    }
+  });
+}
+
+const toastBox = $("[data-toasts]");
+
+function toast({ title, body = "", priority = "normal", link = null }) {
+  const node = h(
+    "div",
+    { class: `toast prio-${priority}`, "data-tocsin": "toast", role: priority === "urgent" ? "alert" : null },
+    h("div", { class: "toast-text" }, h("strong", { class: "toast-title", text: title }), body ? h("p", { class: "toast-body", text: body }) : null),
+  );
+  const href = safeLink(link);
+  if (href) node.append(h("a", { class: "toast-link", href, rel: "noopener noreferrer", text: "Open" }));
+  const close = () => {
+    clearTimeout(timer);
+    node.remove();
+  };
+  node.append(h("button", { type: "button", class: "toast-close", "aria-label": "Dismiss", text: "×", onclick: close }));
+  let timer = setTimeout(close, TOAST_MS);
+  node.addEventListener("mouseenter", () => clearTimeout(timer));
+  node.addEventListener("mouseleave", () => {
+    timer = setTimeout(close, TOAST_MS / 2);
+  });
+  toastBox.append(node);
+  const shown = $$("[data-tocsin='toast']", toastBox);
+  for (const old of shown.slice(0, Math.max(0, shown.length - TOASTS_MAX))) old.remove();
+}
+
+function initLive() {
+  client.on("new_notification", ({ data }) => {
+    const n = data.notification;
+    toast({ title: n.title, body: n.body, priority: n.priority, link: n.link });
+    for (const list of lists) list.added(n);
+  });
+  client.on("notification_update", ({ data }) => {
+    for (const list of lists) list.updated(data);
+  });
+  client.on("order_status_update", ({ data }) => {
+    toast({ title: `Order #${data.order_id}: ${humanType(data.status)}`, body: data.previous_status ? `was ${humanType(data.previous_status)}` : "" });
+  });
+  client.on("reset", () => {
+    for (const list of lists) list.load().catch(() => {});
+  });
+  client.on("unauthorized", () => {
+    toast({ title: "Signed out", body: "Your session ended. Open your sign-in link again.", priority: "urgent" });
+  });
+}
+
+// -- pages ----------------------------------------------------------------------------
+
+function initHome() {
+  const list = new ListView($("[data-list]"), {
+    limit: Number($("[data-list]").dataset.limit) || 15,
+    query: { archived: false },
+    empty: $("[data-empty]"),
+  });
+  lists.push(list);
+  list.load().catch((error) => toast({ title: "Could not load notifications", body: apiError(error), priority: "high" }));
+  const demo = $("[data-demo]");
+  if (demo) {
+    demo.addEventListener("click", async () => {
+      demo.disabled = true;
+      try {
+        const r = await fetch("/dashboard/demo", {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: "{}",
+          credentials: "same-origin",
+        });
+        if (!r.ok) throw new Error(`HTTP ${r.status}`);
+      } catch (error) {
+        toast({ title: "Could not send sample events", body: apiError(error), priority: "high" });
+      } finally {
+        setTimeout(() => {
+          demo.disabled = false;
+        }, 2500);
+      }
+    });
+  }
+}
+
+function dayStart(value, plusDays = 0) {
+  const [y, m, d] = value.split("-").map(Number);
+  return new Date(y, m - 1, d + plusDays).toISOString();
+}
+
+function filterQuery(params) {
+  const query = { archived: params.get("archived") === "only" };
+  const q = params.get("q");
+  if (q) query.q = q;
+  if (params.get("type")) query.type = params.get("type");
+  if (params.get("priority")) query.priority = params.get("priority");
+  if (params.get("read") === "unread") query.unread = true;
+  if (params.get("read") === "read") query.unread = false;
+  if (/^\d{4}-\d{2}-\d{2}$/.test(params.get("since") || "")) query.since = dayStart(params.get("since"));
+  if (/^\d{4}-\d{2}-\d{2}$/.test(params.get("until") || "")) query.until = dayStart(params.get("until"), 1);
+  return query;
+}
+
+function initNotifications() {
+  const params = new URLSearchParams(location.search);
+  const root = $("[data-list]");
+  const selectAll = $("[data-select-all]");
+  const count = $("[data-selected-count]");
+  const result = $("[data-bulk-result]");
+  const older = $("[data-older]");
+  const newest = $("[data-newest]");
+
+  const selected = () => $$(".item-select:checked", root).map((box) => box.dataset.id);
+  const refreshSelection = () => {
+    const ids = selected();
+    count.textContent = `${ids.length} selected`;
+    for (const button of $$("[data-bulk]")) button.disabled = ids.length === 0;
+    const boxes = $$(".item-select", root);
+    selectAll.checked = boxes.length > 0 && ids.length === boxes.length;
+    selectAll.indeterminate = ids.length > 0 && ids.length < boxes.length;
+  };
+
+  const list = new ListView(root, {
+    limit: Number(root.dataset.limit) || 25,
+    query: filterQuery(params),
+    selectable: true,
+    empty: $("[data-empty]"),
+    onRender: (view) => {
+      const here = new URLSearchParams(location.search);
+      here.delete("cursor");
+      newest.hidden = view.firstPage;
+      newest.href = `?${here}`;
+      older.hidden = !view.nextCursor;
+      if (view.nextCursor) {
+        here.set("cursor", view.nextCursor);
+        older.href = `?${here}`;
+      }
+      refreshSelection();
+    },
+  });
+  lists.push(list);
+  list.load(params.get("cursor")).catch((error) => {
+    result.textContent = apiError(error);
+  });
+
+  root.addEventListener("change", (event) => {
+    if (event.target.matches(".item-select")) refreshSelection();
+  });
+  selectAll.addEventListener("change", () => {
+    for (const box of $$(".item-select", root)) box.checked = selectAll.checked;
+    refreshSelection();
+  });
+  for (const button of $$("[data-bulk]")) {
+    button.addEventListener("click", async () => {
+      const ids = selected();
+      if (!ids.length) return;
+      const action = button.dataset.bulk;
+      if (action === "delete" && !confirm(`Delete ${ids.length} notification(s)? This cannot be undone.`)) return;
+      try {
+        const answer = await client.api("/api/v1/notifications/bulk", { method: "POST", body: { action, ids } });
+        result.textContent = `${answer.updated} updated`;
+        await list.load();
+      } catch (error) {
+        result.textContent = apiError(error);
+      }
+    });
+  }
+}
+
+const CHANNELS = ["in_app", "email", "sms"];
+
+async function initPreferences() {
+  const form = $("[data-prefs]");
+  const rows = $("[data-prefs-rows]");
+  const loading = $("[data-prefs-loading]");
+  const missing = $("[data-prefs-missing]");
+  const result = $("[data-prefs-result]");
+  let prefs;
+  try {
+    prefs = await client.api("/api/v1/preferences");
+  } catch (error) {
+    loading.hidden = true;
+    if (error.status === 404 || error.status === 405) missing.hidden = false;
+    else {
+      missing.hidden = false;
+      missing.textContent = `Could not load preferences: ${apiError(error)}`;
+    }
+    return;
+  }
+  loading.hidden = true;
+  const render = (values) => {
+    rows.replaceChildren(
+      ...Object.keys(values)
+        .sort()
+        .map((type) =>
+          h(
+            "tr",
+            { "data-type": type },
+            h("th", { scope: "row", text: humanType(type) }),
+            ...CHANNELS.map((channel) =>
+              h(
+                "td",
+                {},
+                h("input", {
+                  type: "checkbox",
+                  name: `${type}.${channel}`,
+                  checked: Boolean(values[type] && values[type][channel]),
+                  "aria-label": `${humanType(type)}: ${channel.replace("_", "-")}`,
+                }),
+              ),
+            ),
+          ),
+        ),
+    );
+  };
+  render(prefs);
+  form.hidden = false;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = {};
+    for (const row of $$("tr[data-type]", rows)) {
+      const type = row.dataset.type;
+      body[type] = {};
+      for (const channel of CHANNELS) body[type][channel] = $(`input[name="${CSS.escape(`${type}.${channel}`)}"]`, row).checked;
+    }
+    result.textContent = "Saving…";
+    try {
+      const saved = await client.api("/api/v1/preferences", { method: "PUT", body });
+      if (saved && typeof saved === "object") render(saved);
+      result.textContent = "Saved.";
+    } catch (error) {
+      result.textContent = apiError(error);
+    }
+  });
+}
+
+initStatus();
+initBell();
+initLive();
+({ home: initHome, notifications: initNotifications, preferences: initPreferences })[body.dataset.page]?.();
