@@ -13,10 +13,9 @@ import email.policy
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -256,13 +255,6 @@ async def api(server: Server) -> AsyncIterator[Api]:
 @pytest.fixture
 def vendor2() -> str:
     return f"v-{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture
-def templates_dir(tmp_path: Path) -> Iterator[Path]:
-    d = tmp_path / "templates"
-    d.mkdir()
-    yield d
 
 
 def order(

@@ -58,7 +58,8 @@ class EmailSender:
                 )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refused = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
-            raise SendError(f"recipient refused: {refused}", permanent=True) from None
+            permanent = all(r.code >= 500 for r in exc.recipients)
+            raise SendError(f"recipient refused: {refused}", permanent=permanent) from None
         except aiosmtplib.SMTPResponseException as exc:
             # 5xx is a permanent refusal (RFC 5321 §4.2.1); 4xx may pass later.
             raise SendError(f"SMTP {exc.code}: {exc.message}", permanent=exc.code >= 500) from None
