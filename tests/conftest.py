@@ -26,23 +26,54 @@ REDIS_BASE = os.environ.get("TOCSIN_TEST_REDIS", "redis://127.0.0.1:6379")
 BACKENDS = ("sqlite", "postgres")
 
 
-def _pg_database(name: str) -> str:
+def _admin(sql: str) -> None:
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN.rsplit("/", 1)[0]
-    return f"{base}/{name}"
+        conn.execute(sql)
+
+
+def _pg(name: str) -> str:
+    return f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
+
+
+class PgDatabases:
+    """Fresh PostgreSQL databases, cloned from one migrated template (fast)."""
+
+    def __init__(self) -> None:
+        self.template = f"tocsin_tpl_{os.getpid()}"
+        self.made: list[str] = []
+
+    def setup(self) -> None:
+        _admin(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
+        _admin(f'CREATE DATABASE "{self.template}"')
+        migrate.upgrade(_pg(self.template))
+
+    def new(self) -> str:
+        name = f"tocsin_t{os.getpid()}_{len(self.made)}"
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        self.made.append(name)
+        return _pg(name)
+
+    def drop_all(self) -> None:
+        for name in [*self.made, self.template]:
+            _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
-def pg_url() -> str:
-    """A fresh, migrated PostgreSQL database for this test session."""
+def pg_databases() -> Iterator[PgDatabases]:
+    dbs = PgDatabases()
     try:
-        url = _pg_database(f"tocsin_test_{os.getpid()}")
+        dbs.setup()
     except psycopg.OperationalError as exc:
         pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN}: run scripts/test ({exc})")
-    migrate.upgrade(url)
-    return url
+    yield dbs
+    dbs.drop_all()
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg_databases: PgDatabases) -> str:
+    """A fresh, migrated PostgreSQL database for the session's shared servers."""
+    return pg_databases.new()
 
 
 @pytest.fixture(scope="session")
@@ -76,6 +107,12 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+# For tests of what only the Redis backend has (Redis connections, an outage, several processes).
+redis_backend_only = pytest.mark.parametrize(
+    "backend", ["postgres"], indirect=True, scope="session"
+)
+
+
 @pytest.fixture(scope="session")
 def server(
     backend: str, tmp_path_factory: pytest.TempPathFactory, pg_url: str, redis_url: str
@@ -94,14 +131,16 @@ ServerFactory = Callable[..., Server]
 
 @pytest.fixture
 def make_server(
-    backend: str, tmp_path: Path, pg_url: str, redis_url: str
+    backend: str, tmp_path: Path, pg_databases: PgDatabases, redis_url: str
 ) -> Iterator[ServerFactory]:
-    """Start extra servers of the current backend with settings of the test's own.
+    """Start servers of the current backend with settings of the test's own.
 
-    Servers started with the same `shared` name share the SQLite file and Redis prefix.
+    The servers of one test share a database (SQLite file, or a PostgreSQL
+    database of their own) and a Redis key prefix, and nothing else.
     """
     started: list[Server] = []
     prefix = f"t{uuid.uuid4().hex[:8]}"
+    pg_url = pg_databases.new() if backend == "postgres" else ""
 
     def make(env: dict[str, str] | None = None, port: int | None = None) -> Server:
         full = backend_env(backend, tmp_path, pg_url, redis_url, prefix)

@@ -13,9 +13,11 @@ from collections.abc import AsyncIterator
 
 from redis.exceptions import RedisError
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette.sse import SendTimeoutError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from tocsin import metrics, wire
 from tocsin._http import query_float, query_int
@@ -28,6 +30,16 @@ POLL_MAX_WAIT = 30.0
 POLL_MAX_LIMIT = 1000
 SSE_DELIVERED = metrics.EVENTS_DELIVERED.labels("sse")
 POLL_DELIVERED = metrics.EVENTS_DELIVERED.labels("poll")
+
+
+class _EventStream(EventSourceResponse):
+    """A stream whose client stopped reading (a send timed out) just ends, counted."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except SendTimeoutError:
+            metrics.SLOW_CONSUMERS.inc()
 
 
 def _heartbeat() -> ServerSentEvent:
@@ -100,7 +112,7 @@ async def stream(request: Request) -> Response:
     except BaseException:
         rt.hub.unsubscribe(sub)
         raise
-    return EventSourceResponse(
+    return _EventStream(
         _frames(rt, sub, first, resumed=after is not None),
         ping=rt.settings.heartbeat_seconds,
         ping_message_factory=_heartbeat,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -114,6 +115,8 @@ class RedisLog:
         assert settings.redis_url
         self.settings = settings
         self.prefix = settings.redis_prefix
+        # Named connections: `CLIENT LIST` shows which process holds which.
+        name = f"tocsin-{os.getpid()}"
         self.redis = Redis(
             connection_pool=BlockingConnectionPool.from_url(
                 settings.redis_url,
@@ -122,6 +125,7 @@ class RedisLog:
                 decode_responses=True,
                 socket_timeout=5,
                 socket_connect_timeout=2,
+                client_name=name,
             )
         )
         # The blocking reader has a connection of its own, whose timeout exceeds BLOCK.
@@ -131,6 +135,7 @@ class RedisLog:
             single_connection_client=True,
             socket_timeout=BLOCK_MS / 1000 + 5,
             socket_connect_timeout=2,
+            client_name=name + "-reader",
         )
         self._append = self.redis.register_script(APPEND)
         self._read = self.redis.register_script(READ)

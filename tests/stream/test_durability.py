@@ -1,0 +1,156 @@
+"""Nothing committed is lost: crashes, a Redis outage, shutdown, several processes."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from tests._server import free_port
+from tests.conftest import ServerFactory, mint_token, redis_backend_only
+from tests.stream._helpers import poll, publish
+from tests.stream._sse import Stream
+
+
+class RedisProcess:
+    """A Redis of the test's own (append-only file on), to stop and start at will."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.port = free_port()
+        self.tmp = tmp
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--dir",
+                str(self.tmp),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=self.port)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        client.close()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
+    proc = RedisProcess(tmp_path)
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+async def _until(condition: object, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not await condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.1)
+
+
+async def test_a_process_killed_before_publishing_loses_nothing(
+    make_server: ServerFactory, vendor: str
+) -> None:
+    # A process without a relay commits the notification and its outbox row,
+    # and is killed before anything reaches the event log.
+    first = make_server({"TOCSIN_RUN_WORKERS": "false"})
+    token = mint_token(first.url, vendor)
+    start = (await poll(first.url, token))["last_id"]
+    created = await publish(first.url, vendor, "committed, not yet published")
+    assert (await poll(first.url, token, after=start))["events"] == []
+    first.kill()
+    second = make_server()
+    answer = await poll(second.url, token, after=start, wait=15)
+    assert [e["data"]["notification"] for e in answer["events"]] == [created]
+
+
+@redis_backend_only
+async def test_a_redis_outage_delays_events_and_loses_none(
+    make_server: ServerFactory, own_redis: RedisProcess, vendor: str
+) -> None:
+    server = make_server({"TOCSIN_REDIS_URL": own_redis.url})
+    token = mint_token(server.url, vendor)
+    async with Stream(server.url, token) as stream:
+        await publish(server.url, vendor, "before")
+        before = await stream.next()
+        own_redis.stop()
+        during = await publish(server.url, vendor, "during the outage")  # committed to SQL
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            assert (await client.get("/readyz")).status_code == 503
+        own_redis.start()
+        after_outage = await stream.next(timeout=30)
+    assert after_outage.data["notification"] == during
+    answer = await poll(server.url, token, after=before.id)
+    assert [e["id"] for e in answer["events"]] == [after_outage.id]
+
+
+async def test_sigterm_closes_streams_promptly_and_clients_resume_elsewhere(
+    make_server: ServerFactory, vendor: str
+) -> None:
+    first = make_server()
+    token = mint_token(first.url, vendor)
+    async with Stream(first.url, token) as stream:
+        await publish(first.url, vendor, "a")
+        seen = await stream.next()
+        began = time.monotonic()
+        first.signal(signal.SIGTERM)
+        assert await stream.ended(timeout=10)
+        closed_after = time.monotonic() - began
+    first.wait(10)
+    assert closed_after < 8
+    second = make_server()
+    await publish(second.url, vendor, "b")
+    async with Stream(second.url, token, last_event_id=seen.id) as stream:
+        event = await stream.next()
+    assert event.data["notification"]["title"] == "b"
+
+
+@redis_backend_only
+async def test_two_processes_share_the_stream(make_server: ServerFactory, vendor: str) -> None:
+    one = make_server()
+    two = make_server()
+    token = mint_token(one.url, vendor)
+    start = (await poll(two.url, token))["last_id"]
+    async with Stream(two.url, token) as on_two:
+        created = await publish(one.url, vendor, "through one, to two")
+        event = await on_two.next()
+    assert event.data["notification"] == created
+    answer = await poll(two.url, token, after=start)
+    assert [e["id"] for e in answer["events"]] == [event.id]
+    # And the other way round, resuming on one from two's id.
+    await publish(two.url, vendor, "through two, to one")
+    async with Stream(one.url, token, last_event_id=event.id) as on_one:
+        back = await on_one.next()
+    assert back.data["notification"]["title"] == "through two, to one"

@@ -1,0 +1,125 @@
+"""Fan-out: one Redis reader per process, bounded queues, slow consumers cut loose."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+
+import httpx
+import redis.asyncio as aioredis
+
+from tests._server import Server
+from tests.conftest import ServerFactory, mint_token, redis_backend_only
+from tests.stream._helpers import poll, publish
+from tests.stream._sse import Stream
+
+
+async def _open_raw_stream(url: str, token: str, rcvbuf: int | None = None) -> socket.socket:
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.socket()
+    if rcvbuf is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.setblocking(False)
+    loop = asyncio.get_running_loop()
+    await loop.sock_connect(sock, (host, int(port)))
+    request = (
+        f"GET /api/v1/stream HTTP/1.1\r\nHost: {host}\r\n"
+        f"Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    await loop.sock_sendall(sock, request.encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = await asyncio.wait_for(loop.sock_recv(sock, 1), 10)
+        assert chunk, "closed before the response head"
+        head += chunk
+    assert head.startswith(b"HTTP/1.1 200"), head
+    return sock
+
+
+@redis_backend_only
+async def test_redis_connections_do_not_grow_with_open_streams(
+    server: Server, vendor: str, redis_url: str
+) -> None:
+    assert server.proc is not None
+    name = f"tocsin-{server.proc.pid}"
+    client = aioredis.Redis.from_url(redis_url)
+
+    async def connections() -> int:
+        listing = await client.execute_command("CLIENT", "LIST")
+        text = listing.decode() if isinstance(listing, bytes) else str(listing)
+        return len(re.findall(rf"name={name}(?:-reader)?\b", text))
+
+    token = mint_token(server.url, vendor)
+    socks = []
+    try:
+        for n in range(200):
+            # Half the streams on one vendor, half on vendors of their own.
+            t = token if n % 2 else mint_token(server.url, f"{vendor}-{n}")
+            socks.append(await _open_raw_stream(server.url, t))
+        with_streams = await connections()
+        created = await publish(server.url, vendor, "to 100 streams")
+        loop = asyncio.get_running_loop()
+        for sock in socks[1::2]:
+            data = b""
+            while created["id"].encode() not in data:
+                data += await asyncio.wait_for(loop.sock_recv(sock, 65536), 10)
+    finally:
+        for sock in socks:
+            sock.close()
+        await client.aclose()
+    assert with_streams <= 4, f"{with_streams} Redis connections for 200 streams"
+
+
+async def test_a_stalled_reader_is_disconnected_and_others_get_everything(
+    make_server: ServerFactory, vendor: str
+) -> None:
+    server = make_server({"TOCSIN_SUBSCRIBER_QUEUE_SIZE": "50", "TOCSIN_SEND_TIMEOUT_SECONDS": "2"})
+    token = mint_token(server.url, vendor)
+    stalled = await _open_raw_stream(server.url, token, rcvbuf=4096)
+    # More bytes than the kernel's socket buffers hold, so the server's writes block.
+    total = 150
+    pad = "x" * 100_000
+    received: list[str] = []
+    try:
+        async with Stream(server.url, token) as healthy:
+
+            async def read_all() -> None:
+                while len(received) < total:
+                    event = await healthy.next(timeout=20)
+                    received.append(event.data["notification"]["title"])
+
+            reader = asyncio.create_task(read_all())
+            last_id = None
+            for n in range(total):
+                created = await publish(server.url, vendor, f"n{n}", data={"pad": pad})
+                last_id = created["id"]
+            await asyncio.wait_for(reader, 60)
+            # The stalled socket now gets its buffered bytes, then the end of the stream.
+            loop = asyncio.get_running_loop()
+            data = b""
+            while True:
+                chunk = await asyncio.wait_for(loop.sock_recv(stalled, 1 << 20), 10)
+                if not chunk:
+                    break
+                data += chunk
+    finally:
+        stalled.close()
+    assert received == [f"n{n}" for n in range(total)]
+    assert last_id is not None
+    assert last_id.encode() not in data
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        metrics = (await client.get("/metrics")).text
+    value = next(
+        float(line.split()[-1])
+        for line in metrics.splitlines()
+        if line.startswith("tocsin_slow_consumer_disconnects_total ")
+    )
+    assert value >= 1
+    # It resumes from the last id it saw and gets the rest.
+    ids = re.findall(rb"^id: (\S+)$", data, re.MULTILINE)
+    resume_from = ids[-1].decode() if ids else (await poll(server.url, token))["last_id"]
+    rest = await poll(server.url, token, after=resume_from, limit=1000)
+    titles = [e["data"]["notification"]["title"] for e in rest["events"]]
+    assert titles[-1] == f"n{total - 1}"
+    assert len(ids) + len(titles) == total

@@ -1,0 +1,239 @@
+"""The stream contract on both backends: live delivery, resume, reset, heartbeats, limits."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from tests._server import Server
+from tests.conftest import ServerFactory, mint_token
+from tests.stream._helpers import poll, publish
+from tests.stream._sse import Stream
+
+
+async def test_live_event_carries_the_notification_and_unread_count(
+    server: Server, vendor: str
+) -> None:
+    token = mint_token(server.url, vendor)
+    async with Stream(server.url, token) as stream:
+        assert stream.response is not None
+        assert stream.response.status_code == 200
+        assert stream.response.headers["content-type"].startswith("text/event-stream")
+        assert stream.response.headers["cache-control"] == "no-cache"
+        assert stream.response.headers["x-accel-buffering"] == "no"
+        created = await publish(server.url, vendor, "Order #1", body="2 x mug")
+        event = await stream.next()
+        assert stream.retry is not None
+        assert stream.retry > 0
+    assert event.event == "new_notification"
+    assert event.data["notification"] == created
+    assert event.data["unread_count"] == 1
+    assert event.id
+
+
+async def test_a_vendor_never_receives_another_vendors_events(server: Server, vendor: str) -> None:
+    other = vendor + "-other"
+    async with Stream(server.url, mint_token(server.url, vendor)) as mine:
+        await publish(server.url, other, "not for you")
+        await publish(server.url, vendor, "for you")
+        event = await mine.next()
+    assert event.data["notification"]["title"] == "for you"
+    assert event.data["notification"]["vendor_id"] == vendor
+
+
+async def test_resume_sends_exactly_what_was_missed_then_live(server: Server, vendor: str) -> None:
+    token = mint_token(server.url, vendor)
+    async with Stream(server.url, token) as stream:
+        await publish(server.url, vendor, "a")
+        first = await stream.next()
+    for title in ("b", "c", "d"):
+        await publish(server.url, vendor, title)
+    async with Stream(server.url, token, last_event_id=first.id) as stream:
+        missed = await stream.take(3)
+        await publish(server.url, vendor, "e")
+        live = await stream.next()
+    assert [e.data["notification"]["title"] for e in missed] == ["b", "c", "d"]
+    assert live.data["notification"]["title"] == "e"
+    ids = [first.id] + [e.id for e in missed] + [live.id]
+    assert len(set(ids)) == 5
+
+
+async def test_resume_by_query_parameter_and_query_token(server: Server, vendor: str) -> None:
+    token = mint_token(server.url, vendor, ttl=600)
+    await publish(server.url, vendor, "a")
+    await publish(server.url, vendor, "b")
+    first = (await poll(server.url, token, after=None))["last_id"]
+    await publish(server.url, vendor, "c")
+    async with Stream(server.url, token, via_query=True, query={"last_event_id": first}) as stream:
+        event = await stream.next()
+    assert event.data["notification"]["title"] == "c"
+
+
+async def test_long_lived_tokens_are_refused_in_the_url(server: Server, vendor: str) -> None:
+    token = mint_token(server.url, vendor, ttl=7 * 86400)
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        r = await client.get("/api/v1/stream/poll", params={"access_token": token})
+    assert r.status_code == 401
+    assert r.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("make_id", "reason"),
+    [
+        (lambda head: "not-an-id", "malformed_id"),
+        (lambda head: "abcdefgh_" + head.partition("_")[2], "log_changed"),
+        (lambda head: head.partition("_")[0] + "_99999999999999-0", "unknown_id"),
+    ],
+    ids=["malformed", "other-epoch", "future"],
+)
+async def test_unusable_last_event_id_gets_reset_then_live(
+    server: Server, vendor: str, make_id: object, reason: str
+) -> None:
+    token = mint_token(server.url, vendor)
+    await publish(server.url, vendor, "before")
+    head = (await poll(server.url, token))["last_id"]
+    bad = make_id(head)  # type: ignore[operator]
+    if server.env.get("TOCSIN_REDIS_URL") is None and reason == "unknown_id":
+        bad = head.partition("_")[0] + "_99999999"
+    async with Stream(server.url, token, last_event_id=bad) as stream:
+        reset = await stream.next()
+        await publish(server.url, vendor, "after")
+        live = await stream.next()
+    assert reset.event == "reset"
+    assert reset.data == {"reason": reason}
+    assert reset.id == head
+    assert live.data["notification"]["title"] == "after"
+    # The poll endpoint answers the same id the same way.
+    answer = await poll(server.url, token, after=bad)
+    assert answer["reset"] is True
+    assert answer["reason"] == reason
+    assert answer["events"] == []
+
+
+async def test_updates_are_events_with_the_new_unread_count(server: Server, vendor: str) -> None:
+    token = mint_token(server.url, vendor)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with (
+        Stream(server.url, token) as stream,
+        httpx.AsyncClient(base_url=server.url, headers=headers) as api,
+    ):
+        a = await publish(server.url, vendor, "a")
+        b = await publish(server.url, vendor, "b")
+        c = await publish(server.url, vendor, "c")
+        await stream.take(3)
+        await api.patch(f"/api/v1/notifications/{a['id']}", json={"read": True})
+        read = await stream.next()
+        await api.patch(f"/api/v1/notifications/{a['id']}", json={"read": False})
+        unread = await stream.next()
+        await api.patch(f"/api/v1/notifications/{b['id']}", json={"archived": True})
+        archived = await stream.next()
+        await api.delete(f"/api/v1/notifications/{c['id']}")
+        deleted = await stream.next()
+        r = await api.post("/api/v1/notifications/bulk", json={"action": "mark_read", "all": True})
+        assert r.json() == {"updated": 2}  # `all` without a filter includes the archived
+        bulk = await stream.next()
+    assert (read.event, read.data) == (
+        "notification_update",
+        {"ids": [a["id"]], "changes": {"read": True}, "unread_count": 2},
+    )
+    assert unread.data == {"ids": [a["id"]], "changes": {"read": False}, "unread_count": 3}
+    assert archived.data == {"ids": [b["id"]], "changes": {"archived": True}, "unread_count": 2}
+    assert deleted.data == {"ids": [c["id"]], "changes": {"deleted": True}, "unread_count": 1}
+    assert sorted(bulk.data.pop("ids")) == sorted([a["id"], b["id"]])
+    assert bulk.data == {"changes": {"read": True}, "unread_count": 0}
+
+
+async def test_reconnects_racing_publishes_lose_and_repeat_nothing(
+    server: Server, vendor: str
+) -> None:
+    """A publisher never pauses while the client drops and resumes its stream many times."""
+    token = mint_token(server.url, vendor)
+    total = 60
+    published: list[str] = []
+
+    async def publisher() -> None:
+        for n in range(total):
+            published.append((await publish(server.url, vendor, f"n{n}"))["id"])
+            await asyncio.sleep(0)
+
+    received: list[str] = []
+    last: str | None = (await poll(server.url, token))["last_id"]
+    task = asyncio.create_task(publisher())
+    while len(received) < total:
+        async with Stream(server.url, token, last_event_id=last) as stream:
+            for _ in range(7):  # drop the connection every few events
+                if len(received) == total:
+                    break
+                event = await stream.next(timeout=15)
+                received.append(event.data["notification"]["id"])
+                last = event.id
+    await task
+    assert received == published
+
+
+async def test_heartbeats_arrive_at_the_configured_interval(
+    make_server: ServerFactory, vendor: str
+) -> None:
+    server = make_server({"TOCSIN_HEARTBEAT_SECONDS": "0.3"})
+    token = mint_token(server.url, vendor)
+    comments = 0
+    async with (
+        httpx.AsyncClient(base_url=server.url, timeout=10) as client,
+        client.stream(
+            "GET", "/api/v1/stream", headers={"Authorization": f"Bearer {token}"}
+        ) as response,
+    ):
+        lines = response.aiter_lines()
+        while comments < 3:
+            line = await asyncio.wait_for(lines.__anext__(), 5)
+            if line.startswith(":"):
+                comments += 1
+    assert comments == 3
+
+
+async def test_a_stream_ends_after_its_maximum_lifetime(
+    make_server: ServerFactory, vendor: str
+) -> None:
+    server = make_server({"TOCSIN_STREAM_MAX_SECONDS": "1"})
+    async with Stream(server.url, mint_token(server.url, vendor)) as stream:
+        assert await stream.ended(timeout=10)
+
+
+async def test_a_replay_larger_than_the_cap_is_a_reset(
+    make_server: ServerFactory, vendor: str
+) -> None:
+    server = make_server({"TOCSIN_REPLAY_MAX_EVENTS": "5"})
+    token = mint_token(server.url, vendor)
+    start = (await poll(server.url, token))["last_id"]
+    for n in range(6):
+        await publish(server.url, vendor, f"n{n}")
+    async with Stream(server.url, token, last_event_id=start) as stream:
+        reset = await stream.next()
+    assert reset.event == "reset"
+    assert reset.data == {"reason": "too_many_events"}
+    # Five fit: replayed in full.
+    async with Stream(server.url, token, last_event_id=start) as stream:
+        pass
+    first = await poll(server.url, token, after=start, limit=1)
+    async with Stream(server.url, token, last_event_id=first["last_id"]) as stream:
+        replay = await stream.take(5)
+    assert [e.data["notification"]["title"] for e in replay] == [f"n{n}" for n in range(1, 6)]
+
+
+async def test_metrics_count_streams_and_deliveries(server: Server, vendor: str) -> None:
+    token = mint_token(server.url, vendor)
+    async with Stream(server.url, token) as stream:
+        await publish(server.url, vendor, "x")
+        await stream.next()
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            text = (await client.get("/metrics")).text
+    assert "tocsin_open_streams" in text
+    open_streams = next(
+        float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith("tocsin_open_streams ")
+    )
+    assert open_streams >= 1
+    assert 'tocsin_events_delivered_total{transport="sse"}' in text
