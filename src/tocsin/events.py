@@ -223,9 +223,16 @@ class MarketplaceEvent:
 
 
 def digest(envelope: Envelope) -> str:
-    """sha256 of the event's canonical JSON: tells a retry from a reused id."""
+    """sha256 of the event's type and data: tells a retry from a reused id.
+
+    `occurred_at` is left out: a sender that stamps the time when it sends
+    would otherwise turn its own retries into conflicts.
+    """
     canonical = json.dumps(
-        envelope.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), default=str
+        {"type": envelope.type, "data": envelope.data},
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -223,3 +223,17 @@ async def test_bad_requests_get_problems(api: Api, vendor: str) -> None:
     assert r.status_code == 401
     r = await api.vendor(vendor).post("/api/v1/events", json={})
     assert r.status_code == 403
+
+
+async def test_a_retry_stamped_with_a_new_time_is_still_a_retry(api: Api, vendor: str) -> None:
+    event = {
+        "id": f"evt-{uuid.uuid4().hex}",
+        "type": "stock.low",
+        "occurred_at": "2024-05-01T12:00:00Z",
+        "data": {"vendor_id": vendor, "sku": "S", "name": "Mug", "quantity": 1},
+    }
+    first = await api.publisher.post("/api/v1/events", json=event)
+    later = {**event, "occurred_at": "2024-05-01T12:00:09+02:00"}
+    again = await api.publisher.post("/api/v1/events", json=later)
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert again.json() == first.json()
