@@ -35,8 +35,9 @@ def _no_control_chars(value: str) -> str:
 
 
 def _http_url(value: str) -> str:
-    if not re.match(r"^(https?://[^\s]+|/[^\s]*)$", value):
-        raise ValueError("must be an http(s) URL or a path starting with /")
+    # `//host` and `/\host` are not paths: browsers read them as links to another host.
+    if not re.fullmatch(r"https?://[^\s]+|/(?![/\\])[^\s]*", value):
+        raise ValueError("must be an http(s) URL or a path starting with a single /")
     return value
 
 
