@@ -69,11 +69,16 @@ def _conditions(vendor_id: str, f: ListFilter) -> list[sa.ColumnElement[bool]]:
     if f.priorities:
         conds.append(N.priority.in_(f.priorities))
     if f.q:
+        # SQLite's lower() folds ASCII only: also match the text as given, so an
+        # exact substring such as "Été" is found on both backends.
         pattern = "%" + _escape_like(f.q.lower()) + "%"
+        exact = "%" + _escape_like(f.q) + "%"
         conds.append(
             sa.or_(
                 sa.func.lower(N.title).like(pattern, escape="\\"),
                 sa.func.lower(N.body).like(pattern, escape="\\"),
+                N.title.like(exact, escape="\\"),
+                N.body.like(exact, escape="\\"),
             )
         )
     if f.since_ms is not None:
