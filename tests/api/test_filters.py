@@ -121,6 +121,7 @@ async def tricky(publisher: httpx.AsyncClient, vendor: str) -> dict[str, str]:
         "sql": "'; DROP TABLE notifications; --",
         "or": "x' OR '1'='1",
         "body": "plain title",
+        "accents": "Été 2024: Soldes à Zürich",
     }
     made = {}
     for name, title in titles.items():
@@ -150,6 +151,9 @@ async def tricky(publisher: httpx.AsyncClient, vendor: str) -> dict[str, str]:
         ("off today", ("percent", "digits")),
         ("*", ()),
         ("no such text", ()),
+        ("Été", ("accents",)),
+        ("à Zürich", ("accents",)),
+        ("SOLDES À", ("accents",)),
     ],
 )
 async def test_q_matches_text_literally(
