@@ -56,11 +56,12 @@ http {{
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 10.0) -> Nginx:
-        self.proc = subprocess.Popen(
-            [self.binary, "-c", str(self.tmp / "nginx.conf"), "-p", str(self.tmp)],
-            stdout=subprocess.DEVNULL,
-            stderr=(self.tmp / "stderr.log").open("wb"),
-        )
+        with (self.tmp / "stderr.log").open("wb") as stderr:
+            self.proc = subprocess.Popen(
+                [self.binary, "-c", str(self.tmp / "nginx.conf"), "-p", str(self.tmp)],
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
