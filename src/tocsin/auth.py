@@ -109,7 +109,7 @@ class Authenticator:
     def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
         self.store = store
-        self._env_keys = [hash_key(k) for k in settings.api_keys]
+        self._env_keys = [hash_key(k) for k in settings.publisher_keys]
 
     async def _is_api_key(self, credential: str) -> bool:
         digest = hash_key(credential)

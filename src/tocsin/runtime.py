@@ -18,7 +18,7 @@ from tocsin.hub import SHUTDOWN, Hub
 from tocsin.pipeline import Pipeline
 from tocsin.relay import Relay
 from tocsin.service import NotificationService
-from tocsin.settings import Settings
+from tocsin.settings import DEV_API_KEY, Settings
 from tocsin.store import Store
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,8 @@ class Runtime:
         return cls(settings, store, hub, event_log, relay, service, auth, pipeline)
 
     async def start(self, *, workers: bool) -> None:
+        if not self.settings.api_keys and not self.settings.production:
+            log.warning("no TOCSIN_API_KEYS: publishers use the development key %r", DEV_API_KEY)
         should_migrate = self.settings.migrate_on_start
         if should_migrate is None:
             should_migrate = self.store.dialect == "sqlite"

@@ -54,7 +54,11 @@ def _data(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
-    key = args.api_key or os.environ.get("TOCSIN_API_KEY") or next(iter(settings.api_keys), None)
+    key = (
+        args.api_key
+        or os.environ.get("TOCSIN_API_KEY")
+        or next(iter(settings.publisher_keys), None)
+    )
     if not key:
         print("tocsin send-event: no API key (--api-key or TOCSIN_API_KEY)", file=sys.stderr)
         return 2

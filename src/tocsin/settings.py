@@ -16,6 +16,8 @@ from typing import Any
 from tocsin.errors import ConfigError
 
 DEV_SECRET = "tocsin-development-secret-do-not-use-in-production"  # noqa: S105
+# Outside production, with no TOCSIN_API_KEYS, this publisher key works (README's examples).
+DEV_API_KEY = "dev-publisher-key"
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:
@@ -153,6 +155,13 @@ class Settings:
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def publisher_keys(self) -> tuple[str, ...]:
+        """The API keys from the environment; the dev key when none are set outside production."""
+        if self.api_keys or self.production:
+            return self.api_keys
+        return (DEV_API_KEY,)
 
     @property
     def embedded(self) -> bool:
