@@ -106,7 +106,20 @@ async def run_system(
     return result
 
 
-async def run(profile: Profile, names: list[str]) -> dict[str, Any]:
+async def wait_quiet(monitor: Monitor, limit: float, threshold: float = 25.0) -> float:
+    """Wait up to `limit` seconds for other processes to use < `threshold` % of a core."""
+    deadline = time.monotonic() + limit
+    while True:
+        phase = monitor.begin()
+        await asyncio.sleep(1.0)
+        other = monitor.end(phase).cpu.get("other", 0.0)
+        if other < threshold or time.monotonic() >= deadline:
+            return other
+        print(f"   machine busy: other processes use {other:.0f}% of a core; waiting", flush=True)
+        await asyncio.sleep(4.0)
+
+
+async def run(profile: Profile, names: list[str], quiet: float = 0.0) -> dict[str, Any]:
     raise_nofile()
     systems = all_systems()
     pool = WorkerPool(profile.workers)
@@ -127,9 +140,11 @@ async def run(profile: Profile, names: list[str]) -> dict[str, Any]:
     try:
         for name in names:
             print(f"== {name}", flush=True)
+            background = await wait_quiet(monitor, quiet) if quiet else None
             measured_at = datetime.now(UTC).isoformat(timespec="seconds")
             results["systems"][name] = await run_system(systems[name], profile, pool, monitor)
             results["systems"][name]["measured_at"] = measured_at
+            results["systems"][name]["background_before"] = background
     finally:
         await pool.stop()
     results["seconds"] = round(time.monotonic() - started, 1)
@@ -142,6 +157,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--systems", default=",".join(ORDER), help="comma-separated subset")
     parser.add_argument("--report-only", action="store_true", help="rewrite the report only")
     parser.add_argument("--no-report", action="store_true", help="keep docs/ untouched")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="before each system, wait up to this long for unrelated CPU load to stop",
+    )
     args = parser.parse_args(argv)
     paths.OUT.mkdir(parents=True, exist_ok=True)
     results_path = paths.OUT / f"results-{args.profile}.json"
@@ -151,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         names = [n for n in args.systems.split(",") if n]
         import uvloop
 
-        results = uvloop.run(run(PROFILES[args.profile], names))
+        results = uvloop.run(run(PROFILES[args.profile], names, args.wait_quiet))
         if set(names) != set(ORDER) and results_path.exists():
             # A partial run replaces its systems in the last full results.
             earlier = json.loads(results_path.read_text())
