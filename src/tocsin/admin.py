@@ -173,8 +173,8 @@ async def overview(request: Request) -> Response:
             "streaming_vendors": len(streams),
             "rate": rate,
             "rate_max": max([1, *(r["count"] for r in rate)]),
-            "last_minute": rate[-2]["count"] if len(rate) > 1 else 0,
-            "per_minute": sum(r["count"] for r in rate[:-1]) / max(1, RATE_MINUTES - 1),
+            "this_minute": rate[-1]["count"],
+            "per_minute": sum(r["count"] for r in rate) / RATE_MINUTES,
         },
     )
 

@@ -191,3 +191,14 @@ async def test_pages_send_a_content_security_policy(web: Server, vendor: str) ->
         assert "script-src 'self'" in csp
         assert "unsafe-inline" not in csp
         assert "<script>" not in r.text
+
+
+async def test_without_eventsource_the_client_polls(
+    context: BrowserContext, web: Server, vendor: str
+) -> None:
+    await context.add_init_script("delete window.EventSource;")
+    page = await open_dashboard(context, web.url, vendor)
+    await expect(status(page)).to_have_attribute("data-state", "polling", timeout=10_000)
+    publish(web.url, vendor, "Polled")
+    await expect(badge(page)).to_have_text("1", timeout=2000)
+    await expect(page.locator("[data-tocsin='toast']")).to_contain_text("Polled")
