@@ -7,7 +7,7 @@ import re
 from playwright.async_api import BrowserContext, expect
 
 from tests._server import Server
-from tests.browser.conftest import create_admin
+from tests.browser.conftest import create_admin, login_url
 
 
 async def test_admin_login_rejects_a_wrong_password_and_a_form_without_csrf(
@@ -59,8 +59,6 @@ async def test_admin_overview_counts_vendors_and_open_streams(
 ) -> None:
     create_admin(web, "bob", "another long password")
     dashboard = await context.new_page()
-    from tests.browser.conftest import login_url
-
     await dashboard.goto(login_url(web.url, vendor))
     await expect(dashboard.locator("[data-tocsin='status']")).to_have_attribute(
         "data-state", "live", timeout=10_000
@@ -79,3 +77,27 @@ async def test_admin_overview_counts_vendors_and_open_streams(
     row = admin.locator(f"[data-vendor='{vendor}']")
     await expect(row).to_be_visible()
     await expect(row.locator("[data-streams]")).to_have_text("1")
+
+
+async def test_admin_sends_a_marketplace_event_and_shows_the_delivery_log(
+    context: BrowserContext, web: Server
+) -> None:
+    create_admin(web, "carol", "yet another password")
+    page = await context.new_page()
+    await page.goto(f"{web.url}/admin/login")
+    await page.fill("input[name=username]", "carol")
+    await page.fill("input[name=password]", "yet another password")
+    await page.click("button[type=submit]")
+    await expect(page).to_have_url(f"{web.url}/admin")
+
+    await page.goto(f"{web.url}/admin/events?type=order.created")
+    await page.click("[data-event-form] button[type=submit]")
+    # The sample order has items of two vendors: one notification each.
+    await expect(page.locator(".flash")).to_contain_text("accepted: 2 notification(s)")
+    await page.fill("[data-event-form] textarea[name=data]", "{not json")
+    await page.click("[data-event-form] button[type=submit]")
+    await expect(page.locator("[data-event-form] .error")).to_contain_text("data: not JSON")
+
+    await page.goto(f"{web.url}/admin/deliveries")
+    await expect(page.locator("h1")).to_have_text("Delivery log")
+    await expect(page.locator("[data-deliveries]")).to_be_visible()
