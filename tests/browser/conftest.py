@@ -1,8 +1,9 @@
 """Fixtures for tests in a real headless Chromium (Debian's, driven by Playwright).
 
-These tests run on the embedded backend only (`backend` is overridden here):
-what they check is the browser side, and the stream contract they rely on is
-tested on both backends elsewhere.
+These tests run on the embedded backend (`backend` is overridden here): what
+they check is the browser side, and the stream contract they rely on is
+tested on both backends elsewhere. The bell test also runs on PostgreSQL +
+Redis (`pg_web`).
 """
 
 from __future__ import annotations
@@ -49,6 +50,19 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One tocsin (embedded backend, 1 s heartbeats) for the browser tests that share it."""
     tmp = tmp_path_factory.mktemp("browser")
     env = backend_env("sqlite", tmp, "", "")
+    env["TOCSIN_HEARTBEAT_SECONDS"] = HEARTBEAT
+    srv = Server(env, tmp / "server.log").start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_web(
+    tmp_path_factory: pytest.TempPathFactory, pg_url: str, redis_url: str
+) -> Iterator[Server]:
+    """A tocsin on the production backend (PostgreSQL + Redis Streams), 1 s heartbeats."""
+    tmp = tmp_path_factory.mktemp("browser-pg")
+    env = backend_env("postgres", tmp, pg_url, redis_url)
     env["TOCSIN_HEARTBEAT_SECONDS"] = HEARTBEAT
     srv = Server(env, tmp / "server.log").start()
     yield srv

@@ -43,9 +43,11 @@ def badge(page: Page):  # type: ignore[no-untyped-def]
     return page.locator("[data-tocsin='unread-count']")
 
 
+@pytest.mark.parametrize("site", ["web", "pg_web"])
 async def test_published_notification_rings_the_bell_within_a_second(
-    context: BrowserContext, web: Server, vendor: str
+    context: BrowserContext, site: str, vendor: str, request: pytest.FixtureRequest
 ) -> None:
+    web: Server = request.getfixturevalue(site)
     page = await open_dashboard(context, web.url, vendor)
     await expect(status(page)).to_have_attribute("data-state", "live", timeout=10_000)
     await expect(badge(page)).to_have_text("0")
