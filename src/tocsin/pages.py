@@ -24,22 +24,10 @@ from tocsin._html import redirect, render, secure_cookies
 from tocsin._http import read_body
 from tocsin.errors import NotFound, Unauthorized, UnsupportedMediaType
 from tocsin.models import PRIORITIES
+from tocsin.rules import NOTIFICATION_TYPES
 from tocsin.runtime import Runtime, runtime
 from tocsin.service import NewNotification
 
-# The notification types the marketplace events produce (see DESIGN.md).
-KNOWN_TYPES = (
-    "order_created",
-    "order_status_changed",
-    "order_cancelled",
-    "payment_received",
-    "payment_failed",
-    "refund_requested",
-    "payout_sent",
-    "review_created",
-    "stock_low",
-    "message_received",
-)
 DEMO_SPACING_SECONDS = 0.8
 
 
@@ -79,7 +67,7 @@ async def notifications(request: Request) -> Response:
         request,
         "dashboard/notifications.html",
         "notifications",
-        types=KNOWN_TYPES,
+        types=NOTIFICATION_TYPES,
         priorities=PRIORITIES,
         f={
             name: params.get(name, "")
@@ -89,7 +77,9 @@ async def notifications(request: Request) -> Response:
 
 
 async def preferences(request: Request) -> Response:
-    return await _page(request, "dashboard/preferences.html", "preferences", types=KNOWN_TYPES)
+    return await _page(
+        request, "dashboard/preferences.html", "preferences", types=NOTIFICATION_TYPES
+    )
 
 
 async def signin(request: Request) -> Response:
