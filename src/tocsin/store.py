@@ -262,8 +262,14 @@ class Store:
 
     # -- the embedded event log --------------------------------------------------
 
-    async def append_log(self, records: Sequence[OutboxRecord]) -> None:
-        """Move `records` into `event_log` and out of the outbox, idempotently."""
+    async def append_log(self, records: Sequence[OutboxRecord], keep_events: int) -> None:
+        """Move `records` into `event_log` and out of the outbox, idempotently.
+
+        Each vendor keeps its newest `keep_events` events (trimming by age is `trim_log`'s).
+        """
+        newest: dict[str, int] = {}
+        for rec in records:
+            newest[rec.vendor_id] = max(rec.seq, newest.get(rec.vendor_id, 0))
         async with self.transaction():
             for rec in records:
                 await self.db.execute(
@@ -279,6 +285,12 @@ class Store:
                     },
                 )
             await self.db.execute(outbox.delete().where(outbox.c.id.in_([r.id for r in records])))
+            for vendor_id, top in newest.items():
+                await self.db.execute(
+                    event_log.delete().where(
+                        event_log.c.vendor_id == vendor_id, event_log.c.seq <= top - keep_events
+                    )
+                )
 
     async def read_log(self, vendor_id: str, after_seq: int, limit: int) -> list[Row]:
         c = event_log.c

@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 
-from tests._server import Server
+from tests._server import API_KEY, Server
 from tests.conftest import ServerFactory, mint_token
 from tests.stream._helpers import poll, publish
 from tests.stream._sse import Stream
@@ -237,3 +237,28 @@ async def test_metrics_count_streams_and_deliveries(server: Server, vendor: str)
     )
     assert open_streams >= 1
     assert 'tocsin_events_delivered_total{transport="sse"}' in text
+
+
+async def test_a_resume_from_beyond_the_retention_is_a_reset(
+    make_server: ServerFactory, vendor: str
+) -> None:
+    server = make_server({"TOCSIN_RETENTION_EVENTS": "3"})
+    token = mint_token(server.url, vendor)
+    await publish(server.url, vendor, "first")
+    first = (await poll(server.url, token))["last_id"]
+    async with httpx.AsyncClient(
+        base_url=server.url, headers={"Authorization": f"Bearer {API_KEY}"}
+    ) as client:
+        for n in range(10):
+            r = await client.post(
+                f"/api/v1/vendors/{vendor}/notifications",
+                json={"type": "order_created", "title": f"n{n}"},
+            )
+            assert r.status_code == 201
+    async with Stream(server.url, token, last_event_id=first) as stream:
+        reset = await stream.next()
+    assert reset.event == "reset"
+    assert reset.data == {"reason": "expired"}
+    # The reset's id is the head: resuming from it is clean.
+    tail = await poll(server.url, token, after=reset.id)
+    assert tail == {"events": [], "last_id": reset.id, "reset": False}

@@ -38,7 +38,10 @@ log = logging.getLogger(__name__)
 BLOCK_MS = 5000
 READ_COUNT = 1000
 
-# KEYS: stream, meta. ARGV: seq, event, data, maxlen, minid, ttl_ms, new_epoch, force.
+# KEYS: stream, meta. ARGV: seq, event, data, maxlen, min_ms, ttl_ms, new_epoch, force.
+# The meta hash records `seq` (the last appended sequence number), `last` (the
+# newest entry id) and `trimmed` (the newest entry id removed by retention), so
+# a reader can tell a resumable id from one whose successors are gone.
 APPEND = """
 local seq = tonumber(ARGV[1])
 local epoch = redis.call('HGET', KEYS[2], 'epoch')
@@ -57,37 +60,53 @@ if not epoch then
   epoch = ARGV[7]
   redis.call('HSET', KEYS[2], 'epoch', epoch)
 end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*',
-                      'e', ARGV[2], 'd', ARGV[3], 'p', epoch)
-redis.call('HSET', KEYS[2], 'seq', ARGV[1])
-redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[5])
+local id = redis.call('XADD', KEYS[1], '*', 'e', ARGV[2], 'd', ARGV[3], 'p', epoch)
+redis.call('HSET', KEYS[2], 'seq', ARGV[1], 'last', id)
+-- Retention: the oldest entries past the count, and those older than min_ms.
+local cut = nil
+local excess = redis.call('XLEN', KEYS[1]) - tonumber(ARGV[4])
+if excess > 0 then
+  local gone = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', excess)
+  cut = gone[#gone][1]
+end
+local aged = redis.call('XRANGE', KEYS[1], '-', '(' .. ARGV[5], 'COUNT', 1000)
+if #aged > 0 then
+  local candidate = aged[#aged][1]
+  if not cut then
+    cut = candidate
+  else
+    local cm, cs = string.match(cut, '(%d+)-(%d+)')
+    local am, as = string.match(candidate, '(%d+)-(%d+)')
+    if tonumber(am) > tonumber(cm) or (am == cm and tonumber(as) > tonumber(cs)) then
+      cut = candidate
+    end
+  end
+end
+if cut then
+  local ms, n = string.match(cut, '(%d+)-(%d+)')
+  redis.call('XTRIM', KEYS[1], 'MINID', ms .. '-' .. (tonumber(n) + 1))
+  redis.call('HSET', KEYS[2], 'trimmed', cut)
+end
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
 return {'ok', id, epoch}
 """
 
 # KEYS: stream, meta. ARGV: new_epoch, after ('' for none), count.
-# Returns the epoch, the last generated id, the largest trimmed id, and the entries.
+# Returns the epoch, the newest id, the newest trimmed id, and the entries after `after`.
 READ = """
 local epoch = redis.call('HGET', KEYS[2], 'epoch')
 if not epoch then
   epoch = ARGV[1]
   redis.call('HSET', KEYS[2], 'epoch', epoch)
 end
-local last = '0-0'
-local deleted = '0-0'
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  local info = redis.call('XINFO', 'STREAM', KEYS[1])
-  for i = 1, #info, 2 do
-    if info[i] == 'last-generated-id' then last = info[i + 1] end
-    if info[i] == 'max-deleted-entry-id' then deleted = info[i + 1] end
-  end
-end
+local last = redis.call('HGET', KEYS[2], 'last') or '0-0'
+local trimmed = redis.call('HGET', KEYS[2], 'trimmed') or '0-0'
 local entries = {}
 if ARGV[2] ~= '' then
   entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[2], '+', 'COUNT', ARGV[3])
 end
-return {epoch, last, deleted, entries}
+return {epoch, last, trimmed, entries}
 """
 
 
@@ -172,7 +191,7 @@ class RedisLog:
             return result
         maxlen = str(self.settings.retention_events)
         retention_ms = int(self.settings.retention_seconds * 1000)
-        minid = str(max(now_ms() - retention_ms, 0))
+        min_ms = str(max(now_ms() - retention_ms, 1))
         ttl = str(retention_ms)
         pipe = self.redis.pipeline(transaction=False)
         for rec in records:
@@ -186,7 +205,7 @@ class RedisLog:
                     rec.event,
                     rec.payload,
                     maxlen,
-                    minid,
+                    min_ms,
                     ttl,
                     new_epoch(),
                     "1" if force else "0",
@@ -211,7 +230,7 @@ class RedisLog:
         after_arg = ""
         if parsed is not None and "-" in after_of(after):
             after_arg = f"{parsed[1][0]}-{parsed[1][1]}"
-        epoch, last, deleted, entries = await self._read(
+        epoch, last, trimmed, entries = await self._read(
             keys=[keys.stream(self.prefix, vendor_id), keys.stream_meta(self.prefix, vendor_id)],
             args=[new_epoch(), after_arg, limit],
         )
@@ -224,7 +243,7 @@ class RedisLog:
             result.reset = EPOCH
         elif parsed[1] > _position(last):
             result.reset = UNKNOWN
-        elif parsed[1] < _position(deleted):
+        elif parsed[1] < _position(trimmed):
             result.reset = EXPIRED
         else:
             result.events = [_event(fields, sid) for sid, fields in entries]

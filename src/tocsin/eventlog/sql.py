@@ -58,7 +58,7 @@ class SqlLog:
     async def append(self, records: Sequence[OutboxRecord], *, force: bool = False) -> AppendResult:
         if not records:
             return AppendResult()
-        await self.store.append_log(records)
+        await self.store.append_log(records, self.settings.retention_events)
         by_vendor: dict[str, list[Event]] = defaultdict(list)
         for rec in records:
             by_vendor[rec.vendor_id].append(self._event(rec.seq, rec.event, rec.payload))
