@@ -327,6 +327,7 @@ class Transport {
     this.failures = 0;
     this.sseFailures = 0;
     if (this.wakeUp) this.wakeUp();
+    else if (this.mode === "sse" && this.client.state !== "live") this.sse();
   }
 
   _teardown() {

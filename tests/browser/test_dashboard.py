@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import BrowserContext, Page, expect
+from playwright.async_api import BrowserContext, Page, Response, expect
 
 from tests._nginx import CONFIG, run_nginx
 from tests._server import API_KEY, Server
@@ -100,6 +100,29 @@ async def test_mark_all_read_in_one_tab_updates_another(
 
 
 # tests/_nginx.py leaves nginx's stderr file to the garbage collector.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+async def test_through_the_streaming_nginx_config_the_bell_rings_within_a_second(
+    context: BrowserContext, web: Server, vendor: str, tmp_path: Path
+) -> None:
+    nginx = run_nginx(web.port, tmp_path / "nginx")
+    try:
+        page = await context.new_page()
+
+        def probe(response: Response) -> bool:
+            return response.request.resource_type == "fetch" and "/api/v1/stream" in response.url
+
+        # The byte probe (a fetch of the stream) ends once its first chunk came.
+        async with page.expect_response(probe, timeout=10_000) as probed:
+            await page.goto(login_url(nginx.url, vendor))
+        await (await probed.value).finished()
+        await expect(status(page)).to_have_attribute("data-state", "live", timeout=10_000)
+        publish(web.url, vendor, "Through nginx")
+        await expect(badge(page)).to_have_text("1", timeout=1000)
+        await expect(status(page)).to_have_attribute("data-state", "live")
+    finally:
+        nginx.stop()
+
+
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 async def test_buffering_proxy_falls_back_to_polling_and_misses_nothing(
     context: BrowserContext, web: Server, vendor: str, tmp_path: Path
