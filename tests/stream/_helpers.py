@@ -32,3 +32,20 @@ async def poll(
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
+
+
+async def until_logged(
+    base_url: str, token: str, after: str, count: int, timeout: float = 15.0
+) -> str:
+    """Wait until `count` events after `after` are in the log (the relay runs after
+    each commit, not inside it); the id of the last of them."""
+    events: list[dict[str, Any]] = []
+    cursor = after
+    while len(events) < count:
+        page = await poll(base_url, token, after=cursor, wait=min(timeout, 5))
+        assert not page["reset"], page
+        events += page["events"]
+        cursor = page["last_id"]
+        timeout -= 5
+        assert timeout > -5, f"only {len(events)} of {count} events were logged"
+    return str(events[count - 1]["id"])

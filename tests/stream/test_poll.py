@@ -9,7 +9,7 @@ import httpx
 
 from tests._server import Server
 from tests.conftest import mint_token
-from tests.stream._helpers import poll, publish
+from tests.stream._helpers import poll, publish, until_logged
 from tests.stream._sse import Stream
 
 
@@ -32,7 +32,7 @@ async def test_switching_transports_keeps_the_place(server: Server, vendor: str)
     token = mint_token(server.url, vendor)
     start = (await poll(server.url, token))["last_id"]
     await publish(server.url, vendor, "a")
-    page = await poll(server.url, token, after=start, limit=1)
+    page = await poll(server.url, token, after=start, limit=1, wait=10)
     await publish(server.url, vendor, "b")
     async with Stream(server.url, token, last_event_id=page["last_id"]) as stream:
         event = await stream.next()
@@ -48,6 +48,7 @@ async def test_limit_pages_through_in_order(server: Server, vendor: str) -> None
     cursor = (await poll(server.url, token))["last_id"]
     for n in range(5):
         await publish(server.url, vendor, f"n{n}")
+    await until_logged(server.url, token, cursor, 5)
     titles: list[str] = []
     for _ in range(3):
         page = await poll(server.url, token, after=cursor, limit=2)

@@ -9,7 +9,7 @@ import pytest
 
 from tests._server import API_KEY, Server
 from tests.conftest import ServerFactory, mint_token
-from tests.stream._helpers import poll, publish
+from tests.stream._helpers import poll, publish, until_logged
 from tests.stream._sse import Stream
 
 
@@ -62,9 +62,10 @@ async def test_resume_sends_exactly_what_was_missed_then_live(server: Server, ve
 
 async def test_resume_by_query_parameter_and_query_token(server: Server, vendor: str) -> None:
     token = mint_token(server.url, vendor, ttl=600)
+    start = (await poll(server.url, token))["last_id"]
     await publish(server.url, vendor, "a")
     await publish(server.url, vendor, "b")
-    first = (await poll(server.url, token, after=None))["last_id"]
+    first = await until_logged(server.url, token, start, 2)
     await publish(server.url, vendor, "c")
     async with Stream(server.url, token, via_query=True, query={"last_event_id": first}) as stream:
         event = await stream.next()
@@ -92,8 +93,9 @@ async def test_unusable_last_event_id_gets_reset_then_live(
     server: Server, vendor: str, make_id: object, reason: str
 ) -> None:
     token = mint_token(server.url, vendor)
+    start = (await poll(server.url, token))["last_id"]
     await publish(server.url, vendor, "before")
-    head = (await poll(server.url, token))["last_id"]
+    head = await until_logged(server.url, token, start, 1)
     bad = make_id(head)  # type: ignore[operator]
     if server.env.get("TOCSIN_REDIS_URL") is None and reason == "unknown_id":
         bad = head.partition("_")[0] + "_99999999"
@@ -209,13 +211,12 @@ async def test_a_replay_larger_than_the_cap_is_a_reset(
     start = (await poll(server.url, token))["last_id"]
     for n in range(6):
         await publish(server.url, vendor, f"n{n}")
+    await until_logged(server.url, token, start, 6)
     async with Stream(server.url, token, last_event_id=start) as stream:
         reset = await stream.next()
     assert reset.event == "reset"
     assert reset.data == {"reason": "too_many_events"}
     # Five fit: replayed in full.
-    async with Stream(server.url, token, last_event_id=start) as stream:
-        pass
     first = await poll(server.url, token, after=start, limit=1)
     async with Stream(server.url, token, last_event_id=first["last_id"]) as stream:
         replay = await stream.take(5)
@@ -244,8 +245,9 @@ async def test_a_resume_from_beyond_the_retention_is_a_reset(
 ) -> None:
     server = make_server({"TOCSIN_RETENTION_EVENTS": "3"})
     token = mint_token(server.url, vendor)
+    start = (await poll(server.url, token))["last_id"]
     await publish(server.url, vendor, "first")
-    first = (await poll(server.url, token))["last_id"]
+    first = await until_logged(server.url, token, start, 1)
     async with httpx.AsyncClient(
         base_url=server.url, headers={"Authorization": f"Bearer {API_KEY}"}
     ) as client:
