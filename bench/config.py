@@ -15,6 +15,7 @@ class Profile:
     vendors: int  # many-vendors scenario: vendors, each with 1-3 tabs
     vendor_rate: float  # publishes per second, spread over random vendors
     vendor_seconds: float
+    vendor_drain_seconds: float  # how long to wait for the last deliveries after publishing
     catchup_events: int  # events missed before the reconnect
     poll_seconds: float
     poll_concurrency: int
@@ -27,9 +28,10 @@ SHORT = Profile(
     paced_events=8,
     burst_deliveries=6_000,
     burst_max_events=100,
-    vendors=1000,
+    vendors=600,
     vendor_rate=100.0,
     vendor_seconds=4.0,
+    vendor_drain_seconds=5.0,
     catchup_events=1000,
     poll_seconds=4.0,
     poll_concurrency=32,
@@ -39,11 +41,12 @@ FULL = Profile(
     name="full",
     levels=(100, 1000, 5000, 10_000),
     paced_events=20,
-    burst_deliveries=50_000,
+    burst_deliveries=30_000,
     burst_max_events=200,
     vendors=2000,
     vendor_rate=200.0,
     vendor_seconds=30.0,
+    vendor_drain_seconds=15.0,
     catchup_events=10_000,
     poll_seconds=15.0,
     poll_concurrency=32,

@@ -75,11 +75,15 @@ class ServerProcess:
         root = psutil.Process(self.pid)
         return [root, *root.children(recursive=True)]
 
-    def errors_logged(self) -> int:
-        """Python tracebacks the server wrote to its log during this run."""
+    def count_logged(self, needle: bytes) -> int:
+        """How often `needle` appears in what the server logged during this run."""
         with self.log_path.open("rb") as f:
             f.seek(self.log_offset)
-            return f.read().count(b"Traceback (most recent call last)")
+            return f.read().count(needle)
+
+    def errors_logged(self) -> int:
+        """Python tracebacks the server wrote to its log during this run."""
+        return self.count_logged(b"Traceback (most recent call last)")
 
     def rss(self) -> int:
         return sum(p.memory_info().rss for p in self.processes())

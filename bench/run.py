@@ -102,6 +102,7 @@ async def run_system(
         await pool.close_all()
         await server.stop()
         result["errors_logged"] = server.errors_logged()
+        result["log_counts"] = {k: server.count_logged(v) for k, v in system.log_counters.items()}
     result["seconds"] = round(time.monotonic() - started, 1)
     return result
 

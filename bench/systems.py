@@ -37,6 +37,8 @@ class System:
     poll: bool
     redis_url: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    # Log lines worth counting in the report: label -> bytes to look for.
+    log_counters: dict[str, bytes] = field(default_factory=dict)
 
     def argv(self) -> list[str]:
         raise NotImplementedError
@@ -168,6 +170,11 @@ def all_systems() -> dict[str, System]:
             poll=False,
             redis_url=channels_redis,
             env={"BENCH_CHANNELS_REDIS": channels_redis},
+            log_counters={
+                "group_send calls that dropped messages (process inbox over capacity)": (
+                    b"over capacity in group"
+                ),
+            },
         ),
         "raw": Raw(
             name="raw",

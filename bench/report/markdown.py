@@ -347,12 +347,20 @@ def problems(results: dict[str, Any]) -> str:
             lines.append(
                 f"- {label}: the server logged {s['errors_logged']} tracebacks during the run"
             )
+        for what, count in (s.get("log_counts") or {}).items():
+            if count:
+                lines.append(f"- {label}: {what}: {count}")
         for lv in _levels(s):
             if lv["open"] < lv["n"]:
                 lines.append(
-                    f"- {label}: {lv['open']} of {lv['n']} streams opened "
-                    f"(answers: {lv['connect']['statuses']})"
+                    f"- {label}: {lv['open']} of {lv['n']} streams still open when measured "
+                    f"(answers to this level's connects: {lv['connect']['statuses']})"
                 )
+        mv = s.get("many_vendors") or {}
+        if mv.get("expected") and mv.get("delivered", 0) < mv["expected"]:
+            lines.append(
+                f"- {label}, many vendors: {mv['delivered']} of {mv['expected']} deliveries arrived"
+            )
     return "\n".join(lines) if lines else "None: every stream opened and every system ran clean."
 
 

@@ -74,7 +74,9 @@ async def run(bench: Bench) -> dict[str, Any]:
         tasks.append(asyncio.create_task(one(vendors[index])))
     await asyncio.gather(*tasks)
     sent_for = time.monotonic() - t0
-    delivered = await bench.pool.wait_delivered(expected, timeout=15.0, step=0.05)
+    delivered = await bench.pool.wait_delivered(
+        expected, timeout=profile.vendor_drain_seconds, step=0.05
+    )
     bench.monitor.end(phase)
     lat, last = await bench.pool.collect()
     elapsed = max(1, last - t0_ns) / 1e9
