@@ -9,6 +9,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
 
 from tocsin import migrate, send_event
 from tocsin.auth import mint
@@ -22,16 +23,27 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     from tocsin.app import create_app, install_log_redaction
 
     install_log_redaction()
-    uvicorn.run(
-        create_app(settings),
+    app = create_app(settings)
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            # Open streams and long-polls end now, not after the graceful timeout:
+            # uvicorn waits for connections before the app's own shutdown runs.
+            super().handle_exit(sig, frame)
+            rt = getattr(app.state, "tocsin", None)
+            if rt is not None:
+                rt.close_streams_soon()
+
+    config = uvicorn.Config(
+        app,
         host=args.host,
         port=args.port,
         log_level=settings.log_level,
         proxy_headers=True,
         timeout_graceful_shutdown=5,
-        # One process: start more behind nginx for more cores (see README).
-        workers=None,
     )
+    # One process: start one per core behind nginx for more (see README).
+    Server(config).run()
 
 
 async def _worker(settings: Settings) -> None:

@@ -26,13 +26,14 @@ LOG_LOST = "log_lost"
 class Subscriber:
     """A bounded queue of events for one stream or poll, with a single waiter."""
 
-    __slots__ = ("_items", "_limit", "_waiter", "closed", "vendor_id")
+    __slots__ = ("_beat", "_items", "_limit", "_waiter", "closed", "vendor_id")
 
     def __init__(self, vendor_id: str, limit: int) -> None:
         self.vendor_id = vendor_id
         self._items: collections.deque[Event] = collections.deque()
         self._limit = limit
         self._waiter: asyncio.Future[None] | None = None
+        self._beat = False
         self.closed: str | None = None
 
     def push(self, event: Event) -> None:
@@ -43,6 +44,11 @@ class Subscriber:
             self.close(SLOW)
             return
         self._items.append(event)
+        self._wake()
+
+    def request_heartbeat(self) -> None:
+        """Make an idle `get` return `None` (with `closed` still `None`): time for a heartbeat."""
+        self._beat = True
         self._wake()
 
     def close(self, reason: str) -> None:
@@ -61,9 +67,12 @@ class Subscriber:
         return items
 
     async def get(self) -> Event | None:
-        """The next event, or `None` once closed (`closed` says why)."""
+        """The next event; `None` once closed (`closed` says why) or when a heartbeat is due."""
         while not self._items:
             if self.closed is not None:
+                return None
+            if self._beat:
+                self._beat = False
                 return None
             self._waiter = asyncio.get_running_loop().create_future()
             try:

@@ -48,6 +48,7 @@ class Runtime:
         return cls(settings, store, hub, event_log, relay, service, auth, pipeline)
 
     async def start(self, *, workers: bool) -> None:
+        self._loop = asyncio.get_running_loop()
         if not self.settings.api_keys and not self.settings.production:
             log.warning("no TOCSIN_API_KEYS: publishers use the development key %r", DEV_API_KEY)
         should_migrate = self.settings.migrate_on_start
@@ -60,6 +61,10 @@ class Runtime:
         await self.pipeline.start(workers=workers)
         if workers:
             self.tasks.append(asyncio.create_task(self.relay.run(), name="tocsin-relay"))
+
+    def close_streams_soon(self) -> None:
+        """End every open stream and long-poll; safe to call from a signal handler."""
+        self._loop.call_soon_threadsafe(self.hub.close_all, SHUTDOWN)
 
     async def stop(self) -> None:
         self.hub.close_all(SHUTDOWN)

@@ -84,6 +84,8 @@ class Settings:
     retention_events: int = field(default=10_000, metadata={"env": "RETENTION_EVENTS"})
     retention_seconds: float = field(default=7 * 86400.0, metadata={"env": "RETENTION_SECONDS"})
     redis_prefix: str = field(default="tocsin", metadata={"env": "REDIS_PREFIX"})
+    # Connections for appends, replays and polls; the live reader has one more of its own.
+    redis_pool_size: int = field(default=16, metadata={"env": "REDIS_POOL_SIZE"})
     relay_interval_seconds: float = field(default=1.0, metadata={"env": "RELAY_INTERVAL_SECONDS"})
     max_body_bytes: int = field(default=256 * 1024, metadata={"env": "MAX_BODY_BYTES"})
     token_max_ttl: int = field(default=30 * 86400, metadata={"env": "TOKEN_MAX_TTL"})

@@ -8,42 +8,25 @@ duplicate.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 from redis.exceptions import RedisError
-from sse_starlette import EventSourceResponse, ServerSentEvent
-from sse_starlette.sse import SendTimeoutError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
 from tocsin import metrics, wire
 from tocsin._http import query_float, query_int
 from tocsin.errors import Unavailable
 from tocsin.eventlog import TOO_MANY, ReadResult
-from tocsin.hub import EXPIRED, Subscriber
+from tocsin.hub import Subscriber
 from tocsin.runtime import Runtime, runtime
+from tocsin.sse import EventStream
 
 POLL_MAX_WAIT = 30.0
 POLL_MAX_LIMIT = 1000
 SSE_DELIVERED = metrics.EVENTS_DELIVERED.labels("sse")
 POLL_DELIVERED = metrics.EVENTS_DELIVERED.labels("poll")
-
-
-class _EventStream(EventSourceResponse):
-    """A stream whose client stopped reading (a send timed out) just ends, counted."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        except SendTimeoutError:
-            metrics.SLOW_CONSUMERS.inc()
-
-
-def _heartbeat() -> ServerSentEvent:
-    return ServerSentEvent(comment="heartbeat")
 
 
 async def _read(rt: Runtime, vendor_id: str, after: str | None, limit: int) -> ReadResult:
@@ -65,7 +48,6 @@ async def _frames(
 ) -> AsyncIterator[bytes]:
     settings = rt.settings
     metrics.OPEN_STREAMS.inc()
-    timer = asyncio.get_running_loop().call_later(settings.stream_max_seconds, sub.close, EXPIRED)
     try:
         yield wire.retry_frame(settings.retry_ms)
         head = wire.parse_id(first.head)
@@ -88,6 +70,9 @@ async def _frames(
         while True:
             live = await sub.get()
             if live is None:
+                if sub.closed is None:
+                    yield wire.HEARTBEAT
+                    continue
                 return  # closed: shutdown, too slow, or lived long enough; the client resumes
             if live.epoch != epoch:
                 return  # the log was replaced: the client's resume will be answered with reset
@@ -97,7 +82,6 @@ async def _frames(
             SSE_DELIVERED.inc()
             yield live.frame
     finally:
-        timer.cancel()
         rt.hub.unsubscribe(sub)
         metrics.OPEN_STREAMS.dec()
 
@@ -112,12 +96,12 @@ async def stream(request: Request) -> Response:
     except BaseException:
         rt.hub.unsubscribe(sub)
         raise
-    return _EventStream(
+    return EventStream(
         _frames(rt, sub, first, resumed=after is not None),
-        ping=rt.settings.heartbeat_seconds,
-        ping_message_factory=_heartbeat,
+        sub,
+        heartbeat=rt.settings.heartbeat_seconds,
         send_timeout=rt.settings.send_timeout_seconds,
-        sep="\n",
+        max_seconds=rt.settings.stream_max_seconds,
         headers={"Cache-Control": "no-cache"},
     )
 

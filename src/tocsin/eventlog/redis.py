@@ -139,7 +139,7 @@ class RedisLog:
         self.redis = Redis(
             connection_pool=BlockingConnectionPool.from_url(
                 settings.redis_url,
-                max_connections=32,
+                max_connections=settings.redis_pool_size,
                 timeout=5,
                 decode_responses=True,
                 socket_timeout=5,
@@ -256,8 +256,11 @@ class RedisLog:
         key = keys.stream(self.prefix, vendor_id)
         newest: Any = await self.redis.xrevrange(key, count=1)
         self._positions[key] = newest[0][0] if newest else "0-0"
-        await self.redis.xadd(self._wake_key, {"w": "1"}, maxlen=10, approximate=True)
-        await self.redis.pexpire(self._wake_key, 60_000)
+        # Only now, with the position set, wake the reader so its next XREAD includes `key`.
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.xadd(self._wake_key, {"w": "1"}, maxlen=10, approximate=True)
+        pipe.pexpire(self._wake_key, 60_000)
+        await pipe.execute()
 
     def unwatch(self, vendor_id: str) -> None:
         self._positions.pop(keys.stream(self.prefix, vendor_id), None)
