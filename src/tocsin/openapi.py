@@ -10,7 +10,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from tocsin import models
+from tocsin import events, events_api, models, preferences
 
 REF = "#/components/schemas/{model}"
 Mode = Literal["validation", "serialization"]
@@ -20,6 +20,9 @@ _MODELS: list[tuple[type[BaseModel], Mode]] = [
     (models.NotificationPatch, "validation"),
     (models.BulkIn, "validation"),
     (models.TokenIn, "validation"),
+    (events.Envelope, "validation"),
+    (events_api.ContactIn, "validation"),
+    (preferences.PreferencesPatch, "validation"),
     (models.Notification, "serialization"),
     (models.NotificationPage, "serialization"),
     (models.BulkOut, "serialization"),
@@ -39,6 +42,13 @@ def _ref(model: type[BaseModel]) -> dict[str, str]:
 
 def _json(model: type[BaseModel], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
+
+
+def _object(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
 
 
 def _problems(*codes: int) -> dict[str, Any]:
@@ -214,6 +224,58 @@ def document() -> dict[str, Any]:
                     "200": _json(models.PollOut, "events"),
                     **_problems(401, 403, 422, 503),
                 },
+            }
+        },
+        "/api/v1/events": {
+            "post": {
+                "summary": (
+                    "A marketplace event (order.created, payment.received, ...) -> "
+                    "notifications; idempotent by its id (see docs/events.md)"
+                ),
+                "security": PUBLISHER,
+                "requestBody": _body(events.Envelope),
+                "responses": {
+                    "202": _object("accepted: {event_id, notifications}"),
+                    "200": _object("already accepted: the same answer"),
+                    **_problems(400, 401, 403, 409, 413, 415, 422),
+                },
+            }
+        },
+        "/api/v1/preferences": {
+            "get": {
+                "summary": "Per notification type and channel (in_app, email, sms)",
+                "security": VENDOR,
+                "responses": {"200": _object("preferences"), **_problems(401, 403)},
+            },
+            "put": {
+                "summary": "Change some preferences (a partial update)",
+                "security": VENDOR,
+                "requestBody": _body(preferences.PreferencesPatch),
+                "responses": {"200": _object("preferences"), **_problems(400, 401, 403, 422)},
+            },
+        },
+        "/api/v1/vendors/{vendor_id}/contact": {
+            "put": {
+                "summary": "Where email and SMS go",
+                "security": PUBLISHER,
+                "parameters": [vendor_path],
+                "requestBody": _body(events_api.ContactIn),
+                "responses": {"200": _object("the contact"), **_problems(400, 401, 403, 422)},
+            }
+        },
+        "/api/v1/deliveries": {
+            "get": {
+                "summary": "The vendor's email and SMS deliveries and their attempts",
+                "security": VENDOR,
+                "responses": {"200": _object("deliveries"), **_problems(401, 403)},
+            }
+        },
+        "/api/v1/vendors/{vendor_id}/deliveries": {
+            "get": {
+                "summary": "A vendor's deliveries and their attempts",
+                "security": PUBLISHER,
+                "parameters": [vendor_path],
+                "responses": {"200": _object("deliveries"), **_problems(401, 403, 422)},
             }
         },
         "/healthz": {

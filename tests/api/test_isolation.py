@@ -16,7 +16,7 @@ async def theirs(
 ) -> list[dict[str, Any]]:
     """Vendor B's notifications: two unread, one read."""
     made = [
-        await create(publisher, vendor_b, title=f"B{i}", type="order_created") for i in range(3)
+        await create(publisher, vendor_b, title=f"theirs-secret-{i}", type="order_created") for i in range(3)
     ]
     r = await as_vendor_b.patch(f"/api/v1/notifications/{made[2]['id']}", json={"read": True})
     made[2] = r.json()
@@ -36,7 +36,7 @@ async def test_a_cannot_read_bs_notifications(
         assert n["title"] not in body["detail"]
     assert await listed(as_vendor) == []
     assert await listed(as_vendor, archived="true") == []
-    assert await listed(as_vendor, q="B") == []
+    assert await listed(as_vendor, q="theirs-secret") == []
     unread = await as_vendor.get("/api/v1/notifications/unread-count")
     assert unread.json() == {"total": 0, "by_type": {}}
 
@@ -95,7 +95,7 @@ async def test_a_cannot_bulk_change_bs_by_filter(
     action: str,
 ) -> None:
     before = await snapshot(as_vendor_b)
-    for f in (None, {}, {"type": ["order_created"]}, {"archived": True}, {"q": "B"}):
+    for f in (None, {}, {"type": ["order_created"]}, {"archived": True}, {"q": "theirs-secret"}):
         body: dict[str, Any] = {"action": action, "all": True}
         if f is not None:
             body["filter"] = f

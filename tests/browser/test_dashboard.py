@@ -100,7 +100,6 @@ async def test_mark_all_read_in_one_tab_updates_another(
 
 
 # tests/_nginx.py leaves nginx's stderr file to the garbage collector.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 async def test_through_the_streaming_nginx_config_the_bell_rings_within_a_second(
     context: BrowserContext, web: Server, vendor: str, tmp_path: Path
 ) -> None:
@@ -123,7 +122,6 @@ async def test_through_the_streaming_nginx_config_the_bell_rings_within_a_second
         nginx.stop()
 
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 async def test_buffering_proxy_falls_back_to_polling_and_misses_nothing(
     context: BrowserContext, web: Server, vendor: str, tmp_path: Path
 ) -> None:
