@@ -99,7 +99,6 @@ async def test_mark_all_read_in_one_tab_updates_another(
     assert await open_streams() == 1
 
 
-# tests/_nginx.py leaves nginx's stderr file to the garbage collector.
 async def test_through_the_streaming_nginx_config_the_bell_rings_within_a_second(
     context: BrowserContext, web: Server, vendor: str, tmp_path: Path
 ) -> None:
