@@ -15,6 +15,7 @@ from bench.config import Profile
 from bench.httpclient import ClientPool, build_request
 from bench.loadgen.pool import WorkerPool
 from bench.proc import Monitor, ServerProcess
+from bench.stats import summarize
 from bench.systems import HOST, System
 
 
@@ -96,6 +97,4 @@ class Bench:
 
 
 def publish_summary(log: PublishLog) -> dict[str, Any]:
-    from bench.stats import summarize
-
     return {"statuses": dict(log.statuses), "latency": summarize(log.latencies)}

@@ -71,11 +71,11 @@ def _response(status: str, body: bytes, ctype: bytes = b"application/json") -> b
     )
 
 
-def _after(raw: str | None) -> int:
+def _after(raw: str | None, default: int = 0) -> int:
     try:
-        return max(0, int(raw)) if raw else 0
+        return max(0, int(raw)) if raw else default
     except ValueError:
-        return 0
+        return default
 
 
 class HTTPProtocol(asyncio.Protocol):
@@ -121,7 +121,8 @@ class HTTPProtocol(asyncio.Protocol):
         vendor = query.get("access_token") or auth.removeprefix("Bearer ").strip()
         parts = url.path.strip("/").split("/")
         if method == "GET" and url.path == "/api/v1/stream":
-            self.stream(vendor, _after(headers.get("last-event-id") or query.get("last_event_id")))
+            resume = headers.get("last-event-id") or query.get("last_event_id")
+            self.stream(vendor, _after(resume, len(self.state.log[vendor])))
         elif method == "POST" and len(parts) == 5 and parts[4] == "notifications":
             note = self.state.publish(unquote(parts[3]), json.loads(body))
             self.transport.write(_response("201 Created", json.dumps(note).encode()))
@@ -138,6 +139,7 @@ class HTTPProtocol(asyncio.Protocol):
             self.transport.write(_response("404 Not Found", b'{"detail":"not found"}'))
 
     def stream(self, vendor: str, after: int) -> None:
+        """Replay what came after `after` (the log's end when no id was given), then live."""
         assert self.transport is not None
         self.vendor = vendor
         self.transport.write(STREAM_HEAD + _chunk(b"retry: 3000\n\n"))
