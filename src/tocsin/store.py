@@ -50,6 +50,24 @@ class OutboxRecord:
     created_at: int
 
 
+# The statements of the publish path, as text: `databases` compiles every
+# SQLAlchemy expression anew on each call, and that compilation was a quarter
+# of the CPU of creating a notification (py-spy).
+_INSERT_NOTIFICATION = (
+    "INSERT INTO notifications (id, vendor_id, type, title, body, data, priority, link, "
+    "created_at, read_at, archived_at, dedupe_key) VALUES (:id, :vendor_id, :type, :title, "
+    ":body, :data, :priority, :link, :created_at, :read_at, :archived_at, :dedupe_key)"
+)
+_INSERT_OUTBOX = (
+    "INSERT INTO outbox (vendor_id, seq, event, payload, created_at) "
+    "VALUES (:vendor_id, :seq, :event, :payload, :created_at)"
+)
+_UNREAD_TOTAL = (
+    "SELECT count(*) FROM notifications "
+    "WHERE vendor_id = :vendor_id AND read_at IS NULL AND archived_at IS NULL"
+)
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -168,7 +186,7 @@ class Store:
     async def insert_notification(self, row: Row) -> None:
         values = dict(row)
         values["data"] = json.dumps(values["data"], separators=(",", ":"))
-        await self.db.execute(notifications.insert().values(**values))
+        await self.db.execute(_INSERT_NOTIFICATION, values)
 
     async def get_notification(self, vendor_id: str, notification_id: str) -> Row | None:
         row = await self.db.fetch_one(
@@ -228,18 +246,20 @@ class Store:
         return {r[0]: int(r[1]) for r in await self.db.fetch_all(query)}
 
     async def unread_total(self, vendor_id: str) -> int:
-        query = sa.select(sa.func.count()).where(
-            N.vendor_id == vendor_id, N.read_at.is_(None), N.archived_at.is_(None)
-        )
-        return int(await self.db.fetch_val(query) or 0)
+        return int(await self.db.fetch_val(_UNREAD_TOTAL, {"vendor_id": vendor_id}) or 0)
 
     # -- outbox ----------------------------------------------------------------
 
     async def add_outbox(self, vendor_id: str, seq: int, event: str, payload: str) -> None:
         await self.db.execute(
-            outbox.insert().values(
-                vendor_id=vendor_id, seq=seq, event=event, payload=payload, created_at=now_ms()
-            )
+            _INSERT_OUTBOX,
+            {
+                "vendor_id": vendor_id,
+                "seq": seq,
+                "event": event,
+                "payload": payload,
+                "created_at": now_ms(),
+            },
         )
 
     async def pending_outbox(self, limit: int) -> list[OutboxRecord]:
