@@ -23,6 +23,10 @@ def site_config(upstream_port: int, listen_port: int, text: str | None = None) -
     return text.replace("listen 80;", f"listen 127.0.0.1:{listen_port};")
 
 
+def with_access_log(site: str, path: Path) -> str:
+    return site.replace("/var/log/nginx/tocsin.access.log", str(path))
+
+
 class Nginx:
     def __init__(self, site: str, tmp: Path, port: int) -> None:
         self.tmp = tmp
@@ -34,7 +38,8 @@ class Nginx:
         self.binary = binary
         for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
             (tmp / sub).mkdir(parents=True, exist_ok=True)
-        (tmp / "site.conf").write_text(site)
+        self.access_log = tmp / "tocsin.access.log"
+        (tmp / "site.conf").write_text(with_access_log(site, self.access_log))
         user = "user root;\n" if os.geteuid() == 0 else ""
         (tmp / "nginx.conf").write_text(
             f"""{user}daemon off;

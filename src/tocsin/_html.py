@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from tocsin import paths
+from tocsin.settings import Settings
 
 CSP = "; ".join(
     (
@@ -79,4 +80,7 @@ def redirect(url: str, *, headers: dict[str, str] | None = None) -> RedirectResp
 
 
 def secure_cookies(request: Request) -> bool:
-    return request.url.scheme == "https"
+    """Cookies only over HTTPS: always in production (TLS may end at a proxy that
+    uvicorn does not trust for `X-Forwarded-Proto`), else when the request was HTTPS."""
+    settings: Settings = request.app.state.settings
+    return settings.production or request.url.scheme == "https"

@@ -325,6 +325,8 @@ async def send_event(request: Request) -> Response:
         }
     except json.JSONDecodeError as exc:
         errors = [{"field": "data", "message": f"not JSON: {exc.msg} (line {exc.lineno})"}]
+    except RecursionError:
+        errors = [{"field": "data", "message": "not JSON: nested too deeply"}]
     except ValidationError as exc:
         errors = field_errors(exc)
     except TocsinError as exc:

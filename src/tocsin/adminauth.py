@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tocsin import migrate
+from tocsin._html import secure_cookies
 from tocsin.errors import ValidationFailed
 from tocsin.settings import Settings
 from tocsin.store import Store
@@ -109,7 +110,7 @@ def set_cookie(response: Response, value: str, request: Request) -> None:
         path=COOKIE_PATH,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=secure_cookies(request),
     )
 
 

@@ -19,7 +19,14 @@ from starlette.staticfiles import StaticFiles
 
 from tocsin import admin, api, events_api, openapi, pages, paths, stream
 from tocsin.errors import TocsinError
-from tocsin.problems import http_error, problem, tocsin_error, unexpected_error
+from tocsin.problems import (
+    BACKEND_DOWN,
+    backend_down,
+    http_error,
+    problem,
+    tocsin_error,
+    unexpected_error,
+)
 from tocsin.runtime import Runtime, runtime
 from tocsin.settings import Settings
 
@@ -110,6 +117,7 @@ def create_app(settings: Settings | None = None, *, workers: bool | None = None)
         exception_handlers={
             TocsinError: tocsin_error,
             HTTPException: http_error,
+            **dict.fromkeys(BACKEND_DOWN, backend_down),
             Exception: unexpected_error,
         },
     )

@@ -40,6 +40,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         port=args.port,
         log_level=settings.log_level,
         proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=5,
     )
     # One process: start one per core behind nginx for more (see README).

@@ -122,6 +122,7 @@ class Hub:
         sub = Subscriber(vendor_id, self.queue_size)
         subs = self._subs.setdefault(vendor_id, set())
         subs.add(sub)
+        metrics.SUBSCRIBERS.inc()
         watch = self._watching.get(vendor_id)
         if watch is not None and watch.done() and (watch.cancelled() or watch.exception()):
             watch = None  # the last attempt failed (the log was down): try again
@@ -138,9 +139,10 @@ class Hub:
 
     def unsubscribe(self, sub: Subscriber) -> None:
         subs = self._subs.get(sub.vendor_id)
-        if subs is None:
+        if subs is None or sub not in subs:
             return
         subs.discard(sub)
+        metrics.SUBSCRIBERS.dec()
         if not subs:
             del self._subs[sub.vendor_id]
             watch = self._watching.pop(sub.vendor_id, None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 OPEN_STREAMS = Gauge("tocsin_open_streams", "Server-Sent Event streams open in this process")
+SUBSCRIBERS = Gauge("tocsin_subscribers", "Streams and waiting polls registered with the hub")
 EVENTS_PUBLISHED = Counter(
     "tocsin_events_published_total", "Events appended to the event log", ["event"]
 )

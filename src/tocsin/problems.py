@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from typing import Any
 
+import asyncpg
+import redis.exceptions
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -92,6 +95,31 @@ async def http_error(request: Request, exc: Exception) -> Response:
     elif exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}"
     return problem(exc.status_code, detail, headers=dict(exc.headers or {}) or None)
+
+
+# What a database or Redis that is down, restarting or full raises: 503, and the
+# client (tocsin.client retries 502/503/504) tries again.
+BACKEND_DOWN: tuple[type[Exception], ...] = (
+    OSError,  # refused connections, and timeouts (TimeoutError is an OSError)
+    sqlite3.OperationalError,  # e.g. "database is locked", "unable to open database file"
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.AdminShutdownError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.BusyLoadingError,
+)
+
+
+async def backend_down(request: Request, exc: Exception) -> Response:
+    log.warning("%s %s: backend unavailable: %r", request.method, request.url.path, exc)
+    return problem(
+        503,
+        "a backend (database or event log) is unavailable; retry shortly",
+        headers={"Retry-After": "2"},
+    )
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from starlette.requests import HTTPConnection
 
 from tocsin import migrate
+from tocsin._ids import new_epoch
 from tocsin.auth import Authenticator
 from tocsin.eventlog import EventLog
 from tocsin.eventlog.redis import RedisLog
@@ -57,6 +58,8 @@ class Runtime:
         if should_migrate:
             await asyncio.to_thread(migrate.upgrade, self.settings.database_url)
         await self.store.connect()
+        if isinstance(self.log, RedisLog):
+            self.log.source = await self.store.meta_get_or_set("db_id", new_epoch())
         await self.log.start(self.hub)
         await self.pipeline.start(workers=workers)
         if workers:

@@ -90,6 +90,8 @@ class Settings:
     max_body_bytes: int = field(default=256 * 1024, metadata={"env": "MAX_BODY_BYTES"})
     token_max_ttl: int = field(default=30 * 86400, metadata={"env": "TOKEN_MAX_TTL"})
     cors_origins: tuple[str, ...] = field(default=(), metadata={"env": "CORS_ORIGINS"})
+    # Proxies whose X-Forwarded-For/-Proto are believed (uvicorn's forwarded_allow_ips).
+    forwarded_allow_ips: str = field(default="127.0.0.1", metadata={"env": "FORWARDED_ALLOW_IPS"})
     run_workers: bool = field(default=True, metadata={"env": "RUN_WORKERS"})
     # Apply migrations when the app starts; unset: only on SQLite (the embedded mode).
     migrate_on_start: bool | None = field(default=None, metadata={"env": "MIGRATE_ON_START"})

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 
 from sse_starlette import EventSourceResponse
 from starlette.types import Message, Receive, Scope, Send
@@ -51,18 +51,31 @@ class EventStream(EventSourceResponse):
         heartbeat: float,
         send_timeout: float,
         max_seconds: float,
+        on_close: Callable[[], None],
         headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(frames, headers=headers, ping=0, sep="\n")
         self.sub = sub
+        self._on_close = on_close
         self._heartbeat = heartbeat
         self._send_limit = send_timeout
         self._max_seconds = max_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["method"].upper() == "HEAD":
-            await super().__call__(scope, receive, send)
-            return
+        """Stream, and call `on_close` however it ends (a HEAD request never starts one)."""
+        try:
+            if scope["method"].upper() == "HEAD":
+                await super().__call__(scope, receive, send)
+                return
+            metrics.OPEN_STREAMS.inc()
+            try:
+                await self._stream(receive, send)
+            finally:
+                metrics.OPEN_STREAMS.dec()
+        finally:
+            self._on_close()
+
+    async def _stream(self, receive: Receive, send: Send) -> None:
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         assert task is not None

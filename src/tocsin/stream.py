@@ -21,6 +21,7 @@ from tocsin.errors import Unavailable
 from tocsin.eventlog import TOO_MANY, ReadResult
 from tocsin.hub import Subscriber
 from tocsin.runtime import Runtime, runtime
+from tocsin.settings import Settings
 from tocsin.sse import EventStream
 
 POLL_MAX_WAIT = 30.0
@@ -44,46 +45,39 @@ async def _subscribe(rt: Runtime, vendor_id: str) -> Subscriber:
 
 
 async def _frames(
-    rt: Runtime, sub: Subscriber, first: ReadResult, resumed: bool
+    settings: Settings, sub: Subscriber, first: ReadResult, resumed: bool
 ) -> AsyncIterator[bytes]:
-    settings = rt.settings
-    metrics.OPEN_STREAMS.inc()
-    try:
-        yield wire.retry_frame(settings.retry_ms)
-        head = wire.parse_id(first.head)
-        assert head is not None
-        epoch, cursor = head
-        reset = first.reset or (
-            TOO_MANY if len(first.events) > settings.replay_max_events else None
-        )
-        if reset is not None:
-            metrics.RESETS.labels(reset).inc()
-            yield wire.reset_frame(first.head, reset)
-        elif resumed:
-            metrics.REPLAYS.inc()
-            metrics.REPLAYED_EVENTS.inc(len(first.events))
-            for event in first.events:
-                yield event.frame
-            if first.events:
-                cursor = first.events[-1].position
-                epoch = first.events[-1].epoch
-        while True:
-            live = await sub.get()
-            if live is None:
-                if sub.closed is None:
-                    yield wire.HEARTBEAT
-                    continue
-                return  # closed: shutdown, too slow, or lived long enough; the client resumes
-            if live.epoch != epoch:
-                return  # the log was replaced: the client's resume will be answered with reset
-            if live.position <= cursor:
+    """The stream's bytes: `retry:`, the replay (or a reset), then live events and heartbeats."""
+    yield wire.retry_frame(settings.retry_ms)
+    head = wire.parse_id(first.head)
+    assert head is not None
+    epoch, cursor = head
+    reset = first.reset or (TOO_MANY if len(first.events) > settings.replay_max_events else None)
+    if reset is not None:
+        metrics.RESETS.labels(reset).inc()
+        yield wire.reset_frame(first.head, reset)
+    elif resumed:
+        metrics.REPLAYS.inc()
+        metrics.REPLAYED_EVENTS.inc(len(first.events))
+        for event in first.events:
+            yield event.frame
+        if first.events:
+            cursor = first.events[-1].position
+            epoch = first.events[-1].epoch
+    while True:
+        live = await sub.get()
+        if live is None:
+            if sub.closed is None:
+                yield wire.HEARTBEAT
                 continue
-            cursor = live.position
-            SSE_DELIVERED.inc()
-            yield live.frame
-    finally:
-        rt.hub.unsubscribe(sub)
-        metrics.OPEN_STREAMS.dec()
+            return  # closed: shutdown, too slow, or lived long enough; the client resumes
+        if live.epoch != epoch:
+            return  # the log was replaced: the client's resume will be answered with reset
+        if live.position <= cursor:
+            continue
+        cursor = live.position
+        SSE_DELIVERED.inc()
+        yield live.frame
 
 
 async def stream(request: Request) -> Response:
@@ -97,11 +91,12 @@ async def stream(request: Request) -> Response:
         rt.hub.unsubscribe(sub)
         raise
     return EventStream(
-        _frames(rt, sub, first, resumed=after is not None),
+        _frames(rt.settings, sub, first, resumed=after is not None),
         sub,
         heartbeat=rt.settings.heartbeat_seconds,
         send_timeout=rt.settings.send_timeout_seconds,
         max_seconds=rt.settings.stream_max_seconds,
+        on_close=lambda: rt.hub.unsubscribe(sub),
         headers={"Cache-Control": "no-cache"},
     )
 

@@ -14,8 +14,8 @@ import pytest
 import redis
 
 from tests._server import free_port
-from tests.conftest import ServerFactory, mint_token, redis_backend_only
-from tests.stream._helpers import poll, publish
+from tests.conftest import PgDatabases, ServerFactory, mint_token, redis_backend_only
+from tests.stream._helpers import poll, publish, until_logged
 from tests.stream._sse import Stream
 
 
@@ -154,3 +154,30 @@ async def test_two_processes_share_the_stream(make_server: ServerFactory, vendor
     async with Stream(one.url, token, last_event_id=event.id) as on_one:
         back = await on_one.next()
     assert back.data["notification"]["title"] == "through two, to one"
+
+
+@redis_backend_only
+async def test_a_replaced_database_starts_a_new_epoch_rather_than_losing_events(
+    make_server: ServerFactory, pg_databases: PgDatabases, vendor: str
+) -> None:
+    # Redis remembers the sequence numbers the old database appended; a new
+    # database (a restored backup) starts its own from 1 again.
+    old = make_server()
+    token = mint_token(old.url, vendor)
+    start = (await poll(old.url, token))["last_id"]
+    for title in ("a", "b", "c"):
+        await publish(old.url, vendor, title)
+    old_cursor = await until_logged(old.url, token, start, 3)
+    old.stop()
+    new = make_server({"TOCSIN_DATABASE_URL": pg_databases.new()})
+    created = await publish(new.url, vendor, "from the new database")
+    answer = await poll(new.url, token, after=old_cursor)
+    assert answer["reset"] is True
+    assert answer["reason"] == "log_changed"
+    async with Stream(new.url, token, last_event_id=old_cursor) as stream:
+        reset = await stream.next()
+    assert reset.event == "reset"
+    page = await poll(new.url, token, after=reset.id)
+    assert page["events"] == []  # the reset's id already covers the new event
+    everything = await poll(new.url, token, after=reset.id.partition("_")[0] + "_0-0")
+    assert everything["events"][-1]["data"]["notification"] == created

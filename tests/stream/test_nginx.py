@@ -102,3 +102,21 @@ async def test_a_buffering_proxy_holds_events_back(
         assert [e["data"]["notification"]["title"] for e in answer["events"]] == ["held back"]
     finally:
         proxy.stop()
+
+
+async def test_tokens_in_urls_stay_out_of_nginx_access_log(
+    proxied: tuple[str, Nginx], vendor: str
+) -> None:
+    direct, proxy = proxied
+    token = mint_token(direct, vendor, ttl=600)
+    async with Stream(proxy.url, token, via_query=True) as stream:
+        await publish(proxy.url, vendor, "x")
+        await stream.next()
+    async with httpx.AsyncClient(base_url=proxy.url) as client:
+        await client.get("/api/v1/stream/poll", params={"access_token": token})
+    proxy.stop()  # flushes the log
+    log = proxy.access_log.read_text()
+    assert "/api/v1/stream " in log
+    assert "/api/v1/stream/poll " in log
+    assert token not in log
+    assert "access_token" not in log

@@ -86,8 +86,12 @@ async def test_long_lived_tokens_are_refused_in_the_url(server: Server, vendor: 
         (lambda head: "not-an-id", "malformed_id"),
         (lambda head: "abcdefgh_" + head.partition("_")[2], "log_changed"),
         (lambda head: head.partition("_")[0] + "_99999999999999-0", "unknown_id"),
+        (
+            lambda head: head.partition("_")[0] + "_18446744073709551615-18446744073709551615",
+            "unknown_id",
+        ),
     ],
-    ids=["malformed", "other-epoch", "future"],
+    ids=["malformed", "other-epoch", "future", "largest"],
 )
 async def test_unusable_last_event_id_gets_reset_then_live(
     server: Server, vendor: str, make_id: object, reason: str
@@ -98,7 +102,7 @@ async def test_unusable_last_event_id_gets_reset_then_live(
     head = await until_logged(server.url, token, start, 1)
     bad = make_id(head)  # type: ignore[operator]
     if server.env.get("TOCSIN_REDIS_URL") is None and reason == "unknown_id":
-        bad = head.partition("_")[0] + "_99999999"
+        bad = bad.partition("-")[0]  # the embedded log's ids have no `-n` part
     async with Stream(server.url, token, last_event_id=bad) as stream:
         reset = await stream.next()
         await publish(server.url, vendor, "after")
@@ -266,3 +270,35 @@ async def test_a_resume_from_beyond_the_retention_is_a_reset(
     tail = await poll(server.url, token, after=reset.id)
     assert tail["reset"] is False
     assert all(e["data"]["notification"]["title"].startswith("n") for e in tail["events"])
+
+
+def _gauge(text: str, name: str) -> float:
+    return next(
+        float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + " ")
+    )
+
+
+async def test_head_requests_on_the_stream_leave_no_subscriber_behind(
+    make_server: ServerFactory, vendor: str
+) -> None:
+    server = make_server()
+    token = mint_token(server.url, vendor)
+    async with httpx.AsyncClient(
+        base_url=server.url, headers={"Authorization": f"Bearer {token}"}
+    ) as client:
+        for _ in range(5):
+            r = await client.head("/api/v1/stream")
+            assert r.status_code == 200
+        async with Stream(server.url, token):
+            during = (await client.get("/metrics")).text
+        after = (await client.get("/metrics")).text
+    assert _gauge(during, "tocsin_subscribers") == 1
+    assert _gauge(during, "tocsin_open_streams") == 1
+    # The stream's end is noticed by the server a moment after the client closes it.
+    deadline = asyncio.get_running_loop().time() + 10
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        while _gauge(after, "tocsin_subscribers") != 0:
+            assert asyncio.get_running_loop().time() < deadline, after
+            await asyncio.sleep(0.05)
+            after = (await client.get("/metrics")).text
+    assert _gauge(after, "tocsin_open_streams") == 0

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from tocsin import keys, metrics
 from tocsin._ids import new_epoch, now_ms
@@ -38,14 +38,18 @@ log = logging.getLogger(__name__)
 BLOCK_MS = 5000
 READ_COUNT = 1000
 
-# KEYS: stream, meta. ARGV: seq, event, data, maxlen, min_ms, ttl_ms, new_epoch, force.
+# KEYS: stream, meta. ARGV: seq, event, data, maxlen, min_ms, ttl_ms, new_epoch, force, source.
+# `source` names the SQL database the sequence numbers come from: appends from
+# another one (a restored backup, a recreated file) start a new epoch instead
+# of being taken for duplicates of what the old database appended.
 # The meta hash records `seq` (the last appended sequence number), `last` (the
 # newest entry id) and `trimmed` (the newest entry id removed by retention), so
 # a reader can tell a resumable id from one whose successors are gone.
 APPEND = """
 local seq = tonumber(ARGV[1])
 local epoch = redis.call('HGET', KEYS[2], 'epoch')
-if ARGV[8] == '1' then
+local source = redis.call('HGET', KEYS[2], 'src')
+if ARGV[8] == '1' or (source and source ~= ARGV[9]) then
   epoch = ARGV[7]
   redis.call('HSET', KEYS[2], 'epoch', epoch)
 else
@@ -61,7 +65,7 @@ if not epoch then
   redis.call('HSET', KEYS[2], 'epoch', epoch)
 end
 local id = redis.call('XADD', KEYS[1], '*', 'e', ARGV[2], 'd', ARGV[3], 'p', epoch)
-redis.call('HSET', KEYS[2], 'seq', ARGV[1], 'last', id)
+redis.call('HSET', KEYS[2], 'seq', ARGV[1], 'last', id, 'src', ARGV[9])
 -- Retention: the oldest entries past the count, and those older than min_ms.
 local cut = nil
 local excess = redis.call('XLEN', KEYS[1]) - tonumber(ARGV[4])
@@ -165,6 +169,8 @@ class RedisLog:
         self._hub: Hub | None = None
         self._reader: asyncio.Task[None] | None = None
         self.healthy = True
+        # The SQL database's identity (`tocsin_meta.db_id`), set by the runtime at start.
+        self.source = ""
 
     async def start(self, hub: Hub) -> None:
         self._hub = hub
@@ -181,6 +187,8 @@ class RedisLog:
         await self.redis.aclose()
 
     async def ping(self) -> None:
+        if self._reader is not None and self._reader.done():
+            raise RuntimeError("the event log reader has stopped")
         await self.redis.ping()
 
     # -- appending ---------------------------------------------------------------
@@ -209,6 +217,7 @@ class RedisLog:
                     ttl,
                     new_epoch(),
                     "1" if force else "0",
+                    self.source,
                 ],
                 client=pipe,
             )
@@ -230,10 +239,20 @@ class RedisLog:
         after_arg = ""
         if parsed is not None and "-" in after_of(after):
             after_arg = f"{parsed[1][0]}-{parsed[1][1]}"
-        epoch, last, trimmed, entries = await self._read(
-            keys=[keys.stream(self.prefix, vendor_id), keys.stream_meta(self.prefix, vendor_id)],
-            args=[new_epoch(), after_arg, limit],
-        )
+        script_keys = [
+            keys.stream(self.prefix, vendor_id),
+            keys.stream_meta(self.prefix, vendor_id),
+        ]
+        try:
+            epoch, last, trimmed, entries = await self._read(
+                keys=script_keys, args=[new_epoch(), after_arg, limit]
+            )
+        except ResponseError:
+            # An id past anything Redis can hold (XRANGE refuses to start after it).
+            epoch, last, trimmed, entries = await self._read(
+                keys=script_keys, args=[new_epoch(), "", limit]
+            )
+            return ReadResult(head=format_id(epoch, _position(last), redis=True), reset=UNKNOWN)
         result = ReadResult(head=format_id(epoch, _position(last), redis=True))
         if after is None:
             return result
@@ -265,6 +284,16 @@ class RedisLog:
     def unwatch(self, vendor_id: str) -> None:
         self._positions.pop(keys.stream(self.prefix, vendor_id), None)
 
+    @staticmethod
+    def _decode(key: str, entries: list[Any]) -> list[Event]:
+        events = []
+        for sid, fields in entries:
+            try:
+                events.append(_event(fields, sid))
+            except (KeyError, ValueError, TypeError):
+                log.error("skipping a malformed entry %s in %s", sid, key)
+        return events
+
     async def _read_forever(self) -> None:
         backoff = 0.05
         while True:
@@ -278,6 +307,13 @@ class RedisLog:
             except (RedisError, OSError) as exc:
                 if self.healthy:
                     log.warning("event log reader lost Redis (%s); retrying", exc)
+                self.healthy = False
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            except Exception:
+                # Never let the one reader of this process die: streams would go quiet.
+                log.exception("event log reader failed; retrying")
                 self.healthy = False
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
@@ -297,7 +333,7 @@ class RedisLog:
                 self._positions[key] = entries[-1][0]
                 if self._hub is not None:
                     vendor_id = keys.vendor_of(self.prefix, key)
-                    self._hub.publish(vendor_id, [_event(f, sid) for sid, f in entries])
+                    self._hub.publish(vendor_id, self._decode(key, entries))
 
 
 def after_of(after: str | None) -> str:

@@ -85,7 +85,12 @@ class SqlLog:
             result.reset = EXPIRED
         if result.reset is not None:
             return result
-        rows = await self.store.read_log(vendor_id, parsed[1][0] if parsed else 0, limit)
+        after_seq = parsed[1][0] if parsed else 0
+        rows = await self.store.read_log(vendor_id, after_seq, limit)
+        if after_seq < last and (not rows or rows[0]["seq"] != after_seq + 1):
+            # Trimmed between the bounds and the read: the events after `after` are gone.
+            result.reset = EXPIRED
+            return result
         result.events = [self._event(r["seq"], r["event"], r["payload"]) for r in rows]
         return result
 
