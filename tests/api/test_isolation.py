@@ -16,7 +16,8 @@ async def theirs(
 ) -> list[dict[str, Any]]:
     """Vendor B's notifications: two unread, one read."""
     made = [
-        await create(publisher, vendor_b, title=f"theirs-secret-{i}", type="order_created") for i in range(3)
+        await create(publisher, vendor_b, title=f"theirs-secret-{i}", type="order_created")
+        for i in range(3)
     ]
     r = await as_vendor_b.patch(f"/api/v1/notifications/{made[2]['id']}", json={"read": True})
     made[2] = r.json()
