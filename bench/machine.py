@@ -92,8 +92,27 @@ def _redis(url: str) -> str:
         return "unknown"
 
 
+def _revision() -> str:
+    """The commit measured, and whether `src/` differed from it."""
+    try:
+        head = (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"], capture_output=True, check=True, timeout=10
+            )
+            .stdout.decode()
+            .strip()
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"], capture_output=True, timeout=10
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head} (with uncommitted changes in src/)" if dirty else head
+
+
 def describe(redis_url: str = "redis://127.0.0.1:6379/0") -> dict[str, Any]:
     return {
+        "revision": _revision(),
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),
         "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),

@@ -8,7 +8,7 @@ from typing import Any
 NAMES = {"tocsin": "tocsin", "channels": "old design", "raw": "raw ceiling"}
 CPU_GROUPS = ("server", "redis", "postgres", "generator", "other")
 CPU_HEADER = "CPU % server / Redis / PG / generator / other"
-TYPICAL_SECONDS = {"short": "about 2½ minutes", "full": "about 12 minutes"}
+TYPICAL_SECONDS = {"short": "about 2 minutes", "full": "about 12 minutes"}
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -44,6 +44,7 @@ def _cpu(cpu: dict[str, float]) -> str:
 def machine(results: dict[str, Any]) -> str:
     m = results["machine"]
     rows = [
+        ("tocsin revision", m.get("revision", "unknown")),
         ("CPU", f"{m['cpu']}, {m['cores']} cores"),
         ("memory", f"{m['ram_gib']} GiB"),
         ("system", f"{m['os']}, Linux {m['kernel']}"),
