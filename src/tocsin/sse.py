@@ -11,7 +11,7 @@ with one extra task and one timer per stream:
 - a small task waits for `http.disconnect` and closes the subscriber (uvicorn's
   `send` returns silently once the client is gone, so this is how a vanished
   client is noticed);
-- one timer per stream ticks every `min(heartbeat, send_timeout)` seconds: it
+- one timer per stream ticks every `min(heartbeat, send_timeout, max_seconds)`: it
   queues a heartbeat when one is due, ends the stream at its maximum lifetime,
   and cancels a send that has waited longer than `send_timeout` on a client
   that stopped reading (a slow consumer).
@@ -83,7 +83,7 @@ class EventStream(EventSourceResponse):
         started = last_beat = loop.time()
         sending_since = 0.0
         timed_out = False
-        interval = min(self._heartbeat, self._send_limit)
+        interval = min(self._heartbeat, self._send_limit, self._max_seconds)
         timer: asyncio.TimerHandle | None = None
 
         def tick() -> None:
