@@ -176,6 +176,17 @@ class NotificationService:
 
         Emits one `notification_update` for the whole change.
         """
+        return await self._apply(vendor_id, [action], ids=ids, f=f)
+
+    async def _apply(
+        self,
+        vendor_id: str,
+        actions: Sequence[str],
+        *,
+        ids: Sequence[str] | None,
+        f: ListFilter | None = None,
+    ) -> list[str]:
+        """Apply `actions` in one transaction, with one event naming what changed."""
         if ids is not None:
             ids = [i for i in dict.fromkeys(ids) if NOTIFICATION_ID.match(i)]
             if not ids:
@@ -183,18 +194,24 @@ class NotificationService:
         try:
             async with self.store.transaction():
                 seq = await self.store.next_seq(vendor_id)
-                if action == "delete":
-                    changed = await self.store.delete_notifications(vendor_id, ids=ids, f=f)
-                    changes: dict[str, bool] = {"deleted": True}
-                else:
-                    column, on, already, changes = _ACTIONS[action]
-                    changed = await self.store.update_notifications(
-                        vendor_id,
-                        ids=ids,
-                        f=f,
-                        values={column: now_ms() if on else None},
-                        unless=already,
-                    )
+                changed: list[str] = []
+                changes: dict[str, bool] = {}
+                for action in actions:
+                    if action == "delete":
+                        done = await self.store.delete_notifications(vendor_id, ids=ids, f=f)
+                        change = {"deleted": True}
+                    else:
+                        column, on, already, change = _ACTIONS[action]
+                        done = await self.store.update_notifications(
+                            vendor_id,
+                            ids=ids,
+                            f=f,
+                            values={column: now_ms() if on else None},
+                            unless=already,
+                        )
+                    if done:
+                        changed = list(dict.fromkeys([*changed, *done]))
+                        changes.update(change)
                 if not changed:
                     raise _Unchanged([])
                 unread = await self.store.unread_total(vendor_id)
@@ -217,14 +234,13 @@ class NotificationService:
         self, vendor_id: str, notification_id: str, *, read: bool | None, archived: bool | None
     ) -> Row:
         await self.get(vendor_id, notification_id)
+        actions = []
         if read is not None:
-            await self.change(
-                vendor_id, "mark_read" if read else "mark_unread", ids=[notification_id]
-            )
+            actions.append("mark_read" if read else "mark_unread")
         if archived is not None:
-            await self.change(
-                vendor_id, "archive" if archived else "unarchive", ids=[notification_id]
-            )
+            actions.append("archive" if archived else "unarchive")
+        if actions:
+            await self._apply(vendor_id, actions, ids=[notification_id])
         return await self.get(vendor_id, notification_id)
 
     async def delete(self, vendor_id: str, notification_id: str) -> None:

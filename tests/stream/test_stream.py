@@ -302,3 +302,27 @@ async def test_head_requests_on_the_stream_leave_no_subscriber_behind(
             await asyncio.sleep(0.05)
             after = (await client.get("/metrics")).text
     assert _gauge(after, "tocsin_open_streams") == 0
+
+
+async def test_a_patch_of_read_and_archived_is_one_event(server: Server, vendor: str) -> None:
+    token = mint_token(server.url, vendor)
+    async with (
+        Stream(server.url, token) as stream,
+        httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as api,
+    ):
+        a = await publish(server.url, vendor, "a")
+        await stream.next()
+        r = await api.patch(
+            f"/api/v1/notifications/{a['id']}", json={"read": True, "archived": True}
+        )
+        assert r.status_code == 200
+        await publish(server.url, vendor, "b")
+        update = await stream.next()
+        following = await stream.next()
+    assert update.event == "notification_update"
+    assert update.data == {
+        "ids": [a["id"]],
+        "changes": {"read": True, "archived": True},
+        "unread_count": 0,
+    }
+    assert following.data["notification"]["title"] == "b"
