@@ -20,7 +20,6 @@ from tocsin.wire import Event
 SLOW = "slow_consumer"
 SHUTDOWN = "shutdown"
 EXPIRED = "max_lifetime"
-LOG_LOST = "log_lost"
 
 
 class Subscriber:
@@ -60,11 +59,6 @@ class Subscriber:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
-
-    def drain(self) -> list[Event]:
-        items = list(self._items)
-        self._items.clear()
-        return items
 
     async def get(self) -> Event | None:
         """The next event; `None` once closed (`closed` says why) or when a heartbeat is due."""
@@ -106,9 +100,6 @@ class Hub:
         self._watching: dict[str, asyncio.Task[None]] = {}
         self.on_watch: WatchHook | None = None
         self.on_unwatch: Callable[[str], None] | None = None
-
-    def __len__(self) -> int:
-        return sum(len(s) for s in self._subs.values())
 
     def vendors(self) -> dict[str, int]:
         return {vendor: len(subs) for vendor, subs in self._subs.items()}
@@ -158,10 +149,6 @@ class Hub:
         for event in events:
             for sub in tuple(subs):
                 sub.push(event)
-
-    def close_vendor(self, vendor_id: str, reason: str) -> None:
-        for sub in tuple(self._subs.get(vendor_id, ())):
-            sub.close(reason)
 
     def close_all(self, reason: str) -> None:
         for subs in tuple(self._subs.values()):

@@ -169,10 +169,6 @@ class Store:
         )
         return int(value)
 
-    async def get_vendor(self, vendor_id: str) -> Row | None:
-        row = await self.db.fetch_one(sa.select(vendors).where(vendors.c.id == vendor_id))
-        return dict(row._mapping) if row else None
-
     async def set_contact(self, vendor_id: str, email: str | None, phone: str | None) -> None:
         await self.db.execute(
             "INSERT INTO vendors (id, email, phone, seq, created_at) "
@@ -276,9 +272,6 @@ class Store:
         if ids:
             async with self.transaction():
                 await self.db.execute(outbox.delete().where(outbox.c.id.in_(list(ids))))
-
-    async def outbox_size(self) -> int:
-        return int(await self.db.fetch_val(sa.select(sa.func.count()).select_from(outbox)) or 0)
 
     # -- the embedded event log --------------------------------------------------
 

@@ -237,7 +237,8 @@ class RedisLog:
     async def read(self, vendor_id: str, after: str | None, limit: int) -> ReadResult:
         parsed = parse_id(after) if after is not None else None
         after_arg = ""
-        if parsed is not None and "-" in after_of(after):
+        # Redis positions are `<ms>-<n>`; an embedded log's id (no `-n`) is malformed here.
+        if parsed is not None and after is not None and "-" in after.partition("_")[2]:
             after_arg = f"{parsed[1][0]}-{parsed[1][1]}"
         script_keys = [
             keys.stream(self.prefix, vendor_id),
@@ -334,8 +335,3 @@ class RedisLog:
                 if self._hub is not None:
                     vendor_id = keys.vendor_of(self.prefix, key)
                     self._hub.publish(vendor_id, self._decode(key, entries))
-
-
-def after_of(after: str | None) -> str:
-    """The position part of an event id (what follows the epoch)."""
-    return (after or "").partition("_")[2]
