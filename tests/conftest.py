@@ -23,6 +23,8 @@ from tocsin import migrate
 
 PG_ADMIN = os.environ.get("TOCSIN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_BASE = os.environ.get("TOCSIN_TEST_REDIS", "redis://127.0.0.1:6379")
+# Two test sessions at once (two checkouts) keep apart by database number.
+REDIS_DB = int(os.environ.get("TOCSIN_TEST_REDIS_DB", "15"))
 BACKENDS = ("sqlite", "postgres")
 
 
@@ -79,7 +81,7 @@ def pg_url(pg_databases: PgDatabases) -> str:
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     """A Redis database number of its own, emptied at the start of the session."""
-    url = f"{REDIS_BASE}/15"
+    url = f"{REDIS_BASE}/{REDIS_DB}"
     client = redis.Redis.from_url(url)
     try:
         client.flushdb()
