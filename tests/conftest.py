@@ -19,7 +19,7 @@ import pytest
 import redis
 
 from tests._server import API_KEY, SECRET, Server
-from tocsin import migrate
+from tocsin.storage import migrate
 
 PG_ADMIN = os.environ.get("TOCSIN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_BASE = os.environ.get("TOCSIN_TEST_REDIS", "redis://127.0.0.1:6379")

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from tests.conftest import PgDatabases
-from tocsin.schema import notifications
-from tocsin.store import ListFilter, _conditions
+from tocsin.storage.schema import notifications
+from tocsin.storage.store import ListFilter, _conditions
 
 N = notifications.c
 ROWS = 200_000

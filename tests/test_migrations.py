@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from tocsin import migrate
-from tocsin.schema import metadata
+from tocsin.storage import migrate
+from tocsin.storage.schema import metadata
 
 PG_ADMIN = os.environ.get("TOCSIN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -35,7 +35,7 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 def inspect(url: str) -> tuple[set[str], str | None, list[object]]:
-    """Tables, the Alembic revision, and differences from `tocsin.schema.metadata`."""
+    """Tables, the Alembic revision, and differences from `tocsin.storage.schema.metadata`."""
     engine = sa.create_engine(migrate.sync_url(url), poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as conn:

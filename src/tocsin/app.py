@@ -17,9 +17,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from tocsin import admin, api, events_api, openapi, pages, paths, stream
+from tocsin import paths
 from tocsin.errors import TocsinError
-from tocsin.problems import (
+from tocsin.http import admin, openapi, pages, stream
+from tocsin.http import events as events_api
+from tocsin.http import notifications as api
+from tocsin.http.problems import (
     BACKEND_DOWN,
     backend_down,
     http_error,

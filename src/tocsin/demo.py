@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import random
 
-from tocsin import migrate
-from tocsin.auth import mint
+from tocsin.http.auth import mint
+from tocsin.notifications.service import NewNotification
 from tocsin.runtime import Runtime
-from tocsin.service import NewNotification
 from tocsin.settings import Settings
+from tocsin.storage import migrate
 
 VENDORS = ("acme-tools", "blue-bottle", "cedar-crafts")
 CUSTOMERS = ("Ada Lovelace", "Grace Hopper", "Alan Turing", "Katherine Johnson", "Linus P.")

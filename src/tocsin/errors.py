@@ -1,6 +1,6 @@
 """The error hierarchy: every failure tocsin reports to a client is a `TocsinError`.
 
-`tocsin.problems` maps them to `application/problem+json` (RFC 9457) in one place.
+`tocsin.http.problems` maps them to `application/problem+json` (RFC 9457) in one place.
 """
 
 from __future__ import annotations

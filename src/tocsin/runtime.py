@@ -9,18 +9,18 @@ from dataclasses import dataclass, field
 
 from starlette.requests import HTTPConnection
 
-from tocsin import migrate
 from tocsin._ids import new_epoch
-from tocsin.auth import Authenticator
-from tocsin.eventlog import EventLog
-from tocsin.eventlog.redis import RedisLog
-from tocsin.eventlog.sql import SqlLog
-from tocsin.hub import SHUTDOWN, Hub
-from tocsin.pipeline import Pipeline
-from tocsin.relay import Relay
-from tocsin.service import NotificationService
+from tocsin.http.auth import Authenticator
+from tocsin.marketplace.pipeline import Pipeline
+from tocsin.notifications.service import NotificationService
+from tocsin.realtime.eventlog import EventLog
+from tocsin.realtime.eventlog.redis import RedisLog
+from tocsin.realtime.eventlog.sql import SqlLog
+from tocsin.realtime.hub import SHUTDOWN, Hub
+from tocsin.realtime.relay import Relay
 from tocsin.settings import DEV_API_KEY, Settings
-from tocsin.store import Store
+from tocsin.storage import migrate
+from tocsin.storage.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from tocsin.client import Client, ClientError
-from tocsin.events import EVENT_TYPES, SAMPLES
+from tocsin.marketplace.schemas import EVENT_TYPES, SAMPLES
 from tocsin.settings import Settings
 
 

@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 
 from tests.conftest import PgDatabases
-from tocsin import migrate
+from tocsin.storage import migrate
 
 TABLES = {"processed_events", "preferences", "deliveries", "delivery_attempts"}
 

@@ -29,8 +29,8 @@ from redis.exceptions import ResponseError
 
 from tocsin import keys
 from tocsin._ids import now_ms
-from tocsin.delivery.store import DeliveryStore
 from tocsin.settings import Settings
+from tocsin.storage.deliveries import DeliveryStore
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from tocsin import metrics
 from tocsin._ids import now_ms
 from tocsin.delivery import Sender, SendError
 from tocsin.delivery.queue import Job, Queue
-from tocsin.delivery.store import FAILED, PENDING, SENT, DeliveryStore
 from tocsin.settings import Settings
+from tocsin.storage.deliveries import FAILED, PENDING, SENT, DeliveryStore
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""The HTTP edge: Starlette handlers that parse, authorise, call a service and answer."""

@@ -1,0 +1,377 @@
+"""Admin pages: sign-in, overview, one vendor, test notifications and events, delivery log.
+
+Server-rendered (jinja2, autoescaped), no script. Every form carries the
+session's CSRF token; a post without it, or with a wrong one, is answered 403.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tocsin.errors import TocsinError
+from tocsin.http import adminauth
+from tocsin.http._html import redirect, render
+from tocsin.http.adminauth import Session
+from tocsin.http.problems import field_errors
+from tocsin.http.schemas import PRIORITIES, VENDOR_ID, NotificationIn
+from tocsin.marketplace import schemas as events
+from tocsin.notifications.service import NewNotification
+from tocsin.runtime import runtime
+from tocsin.storage.store import ListFilter
+
+RATE_MINUTES = 15
+VENDORS_SHOWN = 200
+THROTTLE = adminauth.Throttle()
+
+
+def _when(ms: int | None) -> str:
+    if ms is None:
+        return ""
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _page(
+    request: Request,
+    template: str,
+    session: Session,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+    cookie: str | None = None,
+) -> Response:
+    response = render(
+        request,
+        template,
+        {"session": session, "csrf_field": adminauth.CSRF_FIELD, "when": _when, **context},
+        status=status,
+    )
+    if cookie is not None:
+        adminauth.set_cookie(response, cookie, request)
+    return response
+
+
+def _forbidden(request: Request) -> Response:
+    return render(
+        request,
+        "admin/forbidden.html",
+        {"reason": "The form's security token is missing or wrong. Reload the page, then retry."},
+        status=403,
+    )
+
+
+async def _signed_in(request: Request) -> Session | None:
+    rt = runtime(request)
+    session = adminauth.read_session(rt.settings, request)
+    if session is None or not await adminauth.still_valid(rt.store, session):
+        return None
+    return session
+
+
+async def _post(request: Request) -> tuple[Session, FormData] | Response:
+    """The form of a signed-in admin's post, after its CSRF check (403 if it fails)."""
+    rt = runtime(request)
+    form = await request.form()
+    session = adminauth.read_session(rt.settings, request)
+    if not adminauth.csrf_ok(session, form.get(adminauth.CSRF_FIELD)):
+        return _forbidden(request)
+    assert session is not None
+    if not await adminauth.still_valid(rt.store, session):
+        return redirect("/admin/login")
+    return session, form
+
+
+# -- sign-in ---------------------------------------------------------------------------
+
+
+async def login_form(request: Request) -> Response:
+    rt = runtime(request)
+    session = adminauth.read_session(rt.settings, request)
+    cookie = None
+    if session is None:
+        session, cookie = adminauth.new_session(rt.settings, None)
+    elif session.signed_in and await adminauth.still_valid(rt.store, session):
+        return redirect("/admin")
+    return _page(
+        request, "admin/login.html", session, {"error": None, "username": ""}, cookie=cookie
+    )
+
+
+async def login(request: Request) -> Response:
+    rt = runtime(request)
+    form = await request.form()
+    session = adminauth.read_session(rt.settings, request)
+    if not adminauth.csrf_ok(session, form.get(adminauth.CSRF_FIELD)):
+        return _forbidden(request)
+    assert session is not None
+    client = request.client.host if request.client else "unknown"
+    username = str(form.get("username", ""))[: adminauth.USERNAME_MAX]
+    password = str(form.get("password", ""))
+    if THROTTLE.blocked(client):
+        error, status = "Too many failed attempts. Wait a few minutes and try again.", 429
+    elif await adminauth.check_password(rt.store, username, password):
+        THROTTLE.succeeded(client)
+        _, cookie = adminauth.new_session(rt.settings, username)
+        response = redirect("/admin")
+        adminauth.set_cookie(response, cookie, request)
+        return response
+    else:
+        THROTTLE.failed(client)
+        error, status = "Wrong username or password.", 401
+    return _page(
+        request, "admin/login.html", session, {"error": error, "username": username}, status=status
+    )
+
+
+async def logout(request: Request) -> Response:
+    rt = runtime(request)
+    form = await request.form()
+    if not adminauth.csrf_ok(
+        adminauth.read_session(rt.settings, request), form.get(adminauth.CSRF_FIELD)
+    ):
+        return _forbidden(request)
+    response = redirect("/admin/login")
+    adminauth.clear_cookie(response)
+    return response
+
+
+# -- pages -------------------------------------------------------------------------------
+
+
+async def overview(request: Request) -> Response:
+    session = await _signed_in(request)
+    if session is None:
+        return redirect("/admin/login")
+    rt = runtime(request)
+    now_minute = int(time.time() // 60)
+    counts = await rt.store.created_per_minute((now_minute - RATE_MINUTES + 1) * 60000)
+    rate: list[dict[str, Any]] = [
+        {"label": _when(m * 60000)[11:16], "count": counts.get(m, 0)}
+        for m in range(now_minute - RATE_MINUTES + 1, now_minute + 1)
+    ]
+    streams = rt.hub.vendors()
+    vendors = await rt.store.vendor_overview(VENDORS_SHOWN)
+    for v in vendors:
+        v["streams"] = streams.get(v["id"], 0)
+    return _page(
+        request,
+        "admin/overview.html",
+        session,
+        {
+            "totals": await rt.store.totals(),
+            "vendors": vendors,
+            "vendors_shown": VENDORS_SHOWN,
+            "streams_total": sum(streams.values()),
+            "streaming_vendors": len(streams),
+            "rate": rate,
+            "rate_max": max([1, *(r["count"] for r in rate)]),
+            "this_minute": rate[-1]["count"],
+            "per_minute": sum(r["count"] for r in rate) / RATE_MINUTES,
+        },
+    )
+
+
+async def _vendor_page(
+    request: Request,
+    session: Session,
+    vendor_id: str,
+    *,
+    form: dict[str, str] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    status: int = 200,
+) -> Response:
+    rt = runtime(request)
+    rows = await rt.store.vendor_overview(1, vendor_id)
+    vendor = rows[0] if rows else None
+    notifications = await rt.store.list_notifications(
+        vendor_id, ListFilter(archived=None), before_id=None, limit=50
+    )
+    return _page(
+        request,
+        "admin/vendor.html",
+        session,
+        {
+            "vendor_id": vendor_id,
+            "vendor": vendor,
+            "streams": rt.hub.vendors().get(vendor_id, 0),
+            "notifications": notifications,
+            "deliveries": await rt.store.recent_deliveries(20, vendor_id),
+            "priorities": PRIORITIES,
+            "form": form
+            or {"type": "test", "title": "", "body": "", "priority": "normal", "link": ""},
+            "errors": errors or [],
+            "sent": request.query_params.get("sent"),
+        },
+        status=status,
+    )
+
+
+def _vendor_id(request: Request) -> str | None:
+    vendor_id = str(request.path_params["vendor_id"])
+    return vendor_id if VENDOR_ID.match(vendor_id) else None
+
+
+async def vendor(request: Request) -> Response:
+    session = await _signed_in(request)
+    if session is None:
+        return redirect("/admin/login")
+    vendor_id = _vendor_id(request)
+    if vendor_id is None:
+        return render(request, "admin/forbidden.html", {"reason": "No such vendor id."}, status=404)
+    return await _vendor_page(request, session, vendor_id)
+
+
+async def send_notification(request: Request) -> Response:
+    checked = await _post(request)
+    if isinstance(checked, Response):
+        return checked
+    session, form = checked
+    vendor_id = _vendor_id(request)
+    if vendor_id is None:
+        return render(request, "admin/forbidden.html", {"reason": "No such vendor id."}, status=404)
+    fields = {
+        name: str(form.get(name, "")).strip()
+        for name in ("type", "title", "body", "priority", "link")
+    }
+    try:
+        body = NotificationIn.model_validate(
+            {
+                "type": fields["type"],
+                "title": fields["title"],
+                "body": fields["body"],
+                "priority": fields["priority"],
+                "link": fields["link"] or None,
+            }
+        )
+    except ValidationError as exc:
+        return await _vendor_page(
+            request, session, vendor_id, form=fields, errors=field_errors(exc), status=422
+        )
+    row, _ = await runtime(request).service.create(
+        vendor_id,
+        NewNotification(
+            type=body.type,
+            title=body.title,
+            body=body.body,
+            priority=body.priority,
+            link=body.link,
+            data={"test": True},
+        ),
+    )
+    return redirect(f"/admin/vendors/{vendor_id}?sent={row['id']}")
+
+
+def _sample(event_type: str) -> str:
+    data = events.SAMPLES.get(event_type, {})
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+async def event_form(request: Request) -> Response:
+    session = await _signed_in(request)
+    if session is None:
+        return redirect("/admin/login")
+    event_type = request.query_params.get("type", "order.created")
+    if event_type not in events.EVENT_TYPES:
+        event_type = "order.created"
+    return _page(
+        request,
+        "admin/event.html",
+        session,
+        {
+            "types": list(events.EVENT_TYPES),
+            "event_type": event_type,
+            "event_id": f"admin-{uuid.uuid4().hex[:12]}",
+            "data": _sample(event_type),
+            "errors": [],
+            "result": None,
+        },
+    )
+
+
+async def send_event(request: Request) -> Response:
+    checked = await _post(request)
+    if isinstance(checked, Response):
+        return checked
+    session, form = checked
+    rt = runtime(request)
+    event_type = str(form.get("type", ""))
+    event_id = str(form.get("id", "")).strip() or f"admin-{uuid.uuid4().hex[:12]}"
+    text = str(form.get("data", ""))
+    errors: list[dict[str, Any]] = []
+    result = None
+    try:
+        data = json.loads(text)
+        envelope = events.Envelope.model_validate(
+            {
+                "id": event_id,
+                "type": event_type,
+                "occurred_at": datetime.now(UTC).isoformat(),
+                "data": data,
+            }
+        )
+        outcome = await rt.pipeline.ingest.ingest(events.parse(envelope))
+        result = {
+            "event_id": outcome.event_id,
+            "notifications": outcome.notifications,
+            "created": outcome.created,
+        }
+    except json.JSONDecodeError as exc:
+        errors = [{"field": "data", "message": f"not JSON: {exc.msg} (line {exc.lineno})"}]
+    except RecursionError:
+        errors = [{"field": "data", "message": "not JSON: nested too deeply"}]
+    except ValidationError as exc:
+        errors = field_errors(exc)
+    except TocsinError as exc:
+        errors = exc.errors or [{"field": "event", "message": exc.detail}]
+    return _page(
+        request,
+        "admin/event.html",
+        session,
+        {
+            "types": list(events.EVENT_TYPES),
+            "event_type": event_type,
+            "event_id": f"admin-{uuid.uuid4().hex[:12]}" if result else event_id,
+            "data": text,
+            "errors": errors,
+            "result": result,
+        },
+        status=422 if errors else 200,
+    )
+
+
+async def deliveries(request: Request) -> Response:
+    session = await _signed_in(request)
+    if session is None:
+        return redirect("/admin/login")
+    rt = runtime(request)
+    vendor_id = request.query_params.get("vendor") or None
+    if vendor_id is not None and not VENDOR_ID.match(vendor_id):
+        vendor_id = None
+    return _page(
+        request,
+        "admin/deliveries.html",
+        session,
+        {"rows": await rt.store.recent_deliveries(100, vendor_id), "vendor_id": vendor_id},
+    )
+
+
+routes = [
+    Route("/admin", overview, methods=["GET"]),
+    Route("/admin/login", login_form, methods=["GET"]),
+    Route("/admin/login", login, methods=["POST"]),
+    Route("/admin/logout", logout, methods=["POST"]),
+    Route("/admin/vendors/{vendor_id}", vendor, methods=["GET"]),
+    Route("/admin/vendors/{vendor_id}/notifications", send_notification, methods=["POST"]),
+    Route("/admin/events", event_form, methods=["GET"]),
+    Route("/admin/events", send_event, methods=["POST"]),
+    Route("/admin/deliveries", deliveries, methods=["GET"]),
+]

@@ -1,0 +1,181 @@
+"""REST handlers: parse, authorise, call the service, answer. No SQL here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tocsin._ids import NOTIFICATION_ID
+from tocsin.errors import ValidationFailed
+from tocsin.http import auth
+from tocsin.http._request import query_int, read_json, vendor_path
+from tocsin.http.problems import validation_failed
+from tocsin.http.schemas import BulkIn, Filter, NotificationIn, NotificationPatch, TokenIn
+from tocsin.notifications.service import NewNotification, to_wire
+from tocsin.runtime import runtime
+from tocsin.storage.store import ListFilter
+
+IDEMPOTENCY_KEY_MAX = 200
+
+
+def _ms(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp() * 1000)
+
+
+def to_list_filter(f: Filter) -> ListFilter:
+    return ListFilter(
+        unread=f.unread,
+        types=tuple(f.type or ()),
+        priorities=tuple(f.priority or ()),
+        archived=f.archived,
+        q=f.q,
+        since_ms=_ms(f.since),
+        until_ms=_ms(f.until),
+    )
+
+
+def filter_from_query(request: Request) -> Filter:
+    params = request.query_params
+    raw: dict[str, Any] = {}
+    for name in ("unread", "archived", "q", "since", "until"):
+        if params.get(name) not in (None, ""):
+            raw[name] = params[name]
+    for name in ("type", "priority"):
+        values = [v for value in params.getlist(name) for v in value.split(",") if v]
+        if values:
+            raw[name] = values
+    try:
+        return Filter.model_validate(raw, strict=False)
+    except ValidationError as exc:
+        raise validation_failed(exc) from None
+
+
+# -- publisher ------------------------------------------------------------------
+
+
+async def create_token(request: Request) -> Response:
+    rt = runtime(request)
+    await rt.auth.publisher(request)
+    body = await read_json(request, TokenIn, rt.settings.max_body_bytes)
+    if body.ttl > rt.settings.token_max_ttl:
+        raise ValidationFailed(
+            f"ttl must be at most {rt.settings.token_max_ttl} seconds",
+            errors=[{"field": "ttl", "message": f"must be at most {rt.settings.token_max_ttl}"}],
+        )
+    token, expires = auth.mint(rt.settings, body.vendor_id, body.ttl)
+    return JSONResponse(
+        {"token": token, "expires_at": expires.isoformat().replace("+00:00", "Z")},
+        status_code=201,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def create_notification(request: Request) -> Response:
+    rt = runtime(request)
+    await rt.auth.publisher(request)
+    vendor_id = vendor_path(request)
+    body = await read_json(request, NotificationIn, rt.settings.max_body_bytes)
+    key = request.headers.get("idempotency-key")
+    if key is not None and not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX:
+        raise ValidationFailed(
+            f"the Idempotency-Key header must have 1 to {IDEMPOTENCY_KEY_MAX} characters",
+            errors=[{"field": "Idempotency-Key", "message": "invalid length"}],
+        )
+    new = NewNotification(
+        type=body.type,
+        title=body.title,
+        body=body.body,
+        data=body.data,
+        priority=body.priority,
+        link=body.link,
+        dedupe_key=body.dedupe_key or key,
+    )
+    row, created = await rt.service.create(vendor_id, new)
+    return JSONResponse(
+        to_wire(row),
+        status_code=201 if created else 200,
+        headers={"Location": f"/api/v1/notifications/{row['id']}"},
+    )
+
+
+# -- vendor ---------------------------------------------------------------------
+
+
+async def list_notifications(request: Request) -> Response:
+    rt = runtime(request)
+    vendor = await rt.auth.vendor(request)
+    f = filter_from_query(request)
+    limit = query_int(request, "limit", 20, 1, 100)
+    cursor = request.query_params.get("cursor") or None
+    if cursor is not None and not NOTIFICATION_ID.fullmatch(cursor):
+        raise ValidationFailed(
+            "cursor is not one this API returned",
+            errors=[{"field": "cursor", "message": "invalid cursor"}],
+        )
+    rows, next_cursor = await rt.service.page(
+        vendor.id, to_list_filter(f), cursor=cursor, limit=limit
+    )
+    total, _ = await rt.service.unread(vendor.id)
+    return JSONResponse(
+        {"items": [to_wire(r) for r in rows], "next_cursor": next_cursor, "unread_count": total}
+    )
+
+
+async def unread_count(request: Request) -> Response:
+    rt = runtime(request)
+    vendor = await rt.auth.vendor(request)
+    total, by_type = await rt.service.unread(vendor.id)
+    return JSONResponse({"total": total, "by_type": by_type})
+
+
+async def notification(request: Request) -> Response:
+    rt = runtime(request)
+    vendor = await rt.auth.vendor(request)
+    notification_id = str(request.path_params["notification_id"])
+    if request.method == "DELETE":
+        await rt.service.delete(vendor.id, notification_id)
+        return Response(status_code=204)
+    if request.method == "PATCH":
+        patch = await read_json(request, NotificationPatch, rt.settings.max_body_bytes)
+        row = await rt.service.patch(
+            vendor.id, notification_id, read=patch.read, archived=patch.archived
+        )
+    else:
+        row = await rt.service.get(vendor.id, notification_id)
+    return JSONResponse(to_wire(row))
+
+
+async def bulk(request: Request) -> Response:
+    rt = runtime(request)
+    vendor = await rt.auth.vendor(request)
+    body = await read_json(request, BulkIn, rt.settings.max_body_bytes)
+    if (body.ids is None) == (not body.all):
+        raise ValidationFailed(
+            "give either ids or all: true (with an optional filter)",
+            errors=[{"field": "ids", "message": "either ids or all: true"}],
+        )
+    if body.ids is not None:
+        changed = await rt.service.change(vendor.id, body.action, ids=body.ids)
+    else:
+        f = to_list_filter(body.filter or Filter(archived=None))
+        changed = await rt.service.change(vendor.id, body.action, f=f)
+    return JSONResponse({"updated": len(changed)})
+
+
+routes = [
+    Route("/api/v1/tokens", create_token, methods=["POST"]),
+    Route("/api/v1/vendors/{vendor_id}/notifications", create_notification, methods=["POST"]),
+    Route("/api/v1/notifications", list_notifications, methods=["GET"]),
+    Route("/api/v1/notifications/unread-count", unread_count, methods=["GET"]),
+    Route("/api/v1/notifications/bulk", bulk, methods=["POST"]),
+    Route(
+        "/api/v1/notifications/{notification_id}",
+        notification,
+        methods=["GET", "PATCH", "DELETE"],
+    ),
+]

@@ -1,0 +1,311 @@
+"""`/openapi.json`, generated from the same pydantic models that validate requests."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from tocsin.http import events as events_api
+from tocsin.http import schemas as models
+from tocsin.marketplace import preferences
+from tocsin.marketplace import schemas as events
+
+REF = "#/components/schemas/{model}"
+Mode = Literal["validation", "serialization"]
+
+_MODELS: list[tuple[type[BaseModel], Mode]] = [
+    (models.NotificationIn, "validation"),
+    (models.NotificationPatch, "validation"),
+    (models.BulkIn, "validation"),
+    (models.TokenIn, "validation"),
+    (events.Envelope, "validation"),
+    (events_api.ContactIn, "validation"),
+    (preferences.PreferencesPatch, "validation"),
+    (models.Notification, "serialization"),
+    (models.NotificationPage, "serialization"),
+    (models.BulkOut, "serialization"),
+    (models.UnreadCount, "serialization"),
+    (models.TokenOut, "serialization"),
+    (models.PollOut, "serialization"),
+    (models.Problem, "serialization"),
+]
+
+PUBLISHER: list[dict[str, list[str]]] = [{"apiKey": []}]
+VENDOR: list[dict[str, list[str]]] = [{"vendorToken": []}, {"vendorCookie": []}]
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _json(model: type[BaseModel], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
+
+
+def _object(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+
+
+def _problems(*codes: int) -> dict[str, Any]:
+    schema = {"application/problem+json": {"schema": _ref(models.Problem)}}
+    return {str(code): {"description": "problem", "content": schema} for code in codes}
+
+
+def _body(model: type[BaseModel]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": _ref(model)}}}
+
+
+def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+FILTER_PARAMS = [
+    _query("unread", {"type": "boolean"}),
+    _query("type", {"type": "array", "items": {"type": "string"}}, "repeatable"),
+    _query(
+        "priority", {"type": "array", "items": {"type": "string", "enum": list(models.PRIORITIES)}}
+    ),
+    _query("archived", {"type": "boolean", "default": False}),
+    _query("q", {"type": "string"}, "search in title and body"),
+    _query("since", {"type": "string", "format": "date-time"}),
+    _query("until", {"type": "string", "format": "date-time"}, "exclusive"),
+    _query("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+    _query("cursor", {"type": "string"}, "next_cursor of the previous page"),
+]
+
+
+@functools.cache
+def document() -> dict[str, Any]:
+    _, defs = models_json_schema(_MODELS, ref_template=REF)
+    vendor_path = {
+        "name": "vendor_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "pattern": models.VENDOR_ID_PATTERN},
+    }
+    id_path = {
+        "name": "notification_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+    paths: dict[str, Any] = {
+        "/api/v1/tokens": {
+            "post": {
+                "summary": "Mint a vendor token",
+                "security": PUBLISHER,
+                "requestBody": _body(models.TokenIn),
+                "responses": {
+                    "201": _json(models.TokenOut, "the token"),
+                    **_problems(400, 401, 403, 422),
+                },
+            }
+        },
+        "/api/v1/vendors/{vendor_id}/notifications": {
+            "post": {
+                "summary": "Create a notification (idempotent by dedupe_key or Idempotency-Key)",
+                "security": PUBLISHER,
+                "parameters": [
+                    vendor_path,
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string", "maxLength": 200},
+                    },
+                ],
+                "requestBody": _body(models.NotificationIn),
+                "responses": {
+                    "201": _json(models.Notification, "created"),
+                    "200": _json(models.Notification, "already created with this key"),
+                    **_problems(400, 401, 403, 413, 415, 422),
+                },
+            }
+        },
+        "/api/v1/notifications": {
+            "get": {
+                "summary": "List the vendor's notifications, newest first",
+                "security": VENDOR,
+                "parameters": FILTER_PARAMS,
+                "responses": {
+                    "200": _json(models.NotificationPage, "a page"),
+                    **_problems(401, 403, 422),
+                },
+            }
+        },
+        "/api/v1/notifications/unread-count": {
+            "get": {
+                "summary": "Unread notifications, in total and by type",
+                "security": VENDOR,
+                "responses": {"200": _json(models.UnreadCount, "counts"), **_problems(401, 403)},
+            }
+        },
+        "/api/v1/notifications/bulk": {
+            "post": {
+                "summary": "Mark read/unread, archive or delete many notifications",
+                "security": VENDOR,
+                "requestBody": _body(models.BulkIn),
+                "responses": {
+                    "200": _json(models.BulkOut, "how many changed"),
+                    **_problems(400, 401, 403, 413, 415, 422),
+                },
+            }
+        },
+        "/api/v1/notifications/{notification_id}": {
+            "parameters": [id_path],
+            "get": {
+                "summary": "One notification",
+                "security": VENDOR,
+                "responses": {
+                    "200": _json(models.Notification, "the notification"),
+                    **_problems(401, 404),
+                },
+            },
+            "patch": {
+                "summary": "Mark read/unread, archive/unarchive",
+                "security": VENDOR,
+                "requestBody": _body(models.NotificationPatch),
+                "responses": {
+                    "200": _json(models.Notification, "the notification"),
+                    **_problems(400, 401, 404, 422),
+                },
+            },
+            "delete": {
+                "summary": "Delete",
+                "security": VENDOR,
+                "responses": {"204": {"description": "deleted"}, **_problems(401, 404)},
+            },
+        },
+        "/api/v1/stream": {
+            "get": {
+                "summary": (
+                    "Server-Sent Events: new_notification, notification_update, "
+                    "order_status_update, reset"
+                ),
+                "security": [*VENDOR, {"queryToken": []}],
+                "parameters": [
+                    {
+                        "name": "Last-Event-ID",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string"},
+                    },
+                    _query("last_event_id", {"type": "string"}),
+                ],
+                "responses": {
+                    "200": {"description": "an event stream", "content": {"text/event-stream": {}}},
+                    **_problems(401, 403, 503),
+                },
+            }
+        },
+        "/api/v1/stream/poll": {
+            "get": {
+                "summary": "The stream's events as JSON, with long-polling",
+                "security": [*VENDOR, {"queryToken": []}],
+                "parameters": [
+                    _query("after", {"type": "string"}, "the last event id seen"),
+                    _query("wait", {"type": "number", "minimum": 0, "maximum": 30, "default": 0}),
+                    _query(
+                        "limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}
+                    ),
+                ],
+                "responses": {
+                    "200": _json(models.PollOut, "events"),
+                    **_problems(401, 403, 422, 503),
+                },
+            }
+        },
+        "/api/v1/events": {
+            "post": {
+                "summary": (
+                    "A marketplace event (order.created, payment.received, ...) -> "
+                    "notifications; idempotent by its id (see docs/events.md)"
+                ),
+                "security": PUBLISHER,
+                "requestBody": _body(events.Envelope),
+                "responses": {
+                    "202": _object("accepted: {event_id, notifications}"),
+                    "200": _object("already accepted: the same answer"),
+                    **_problems(400, 401, 403, 409, 413, 415, 422),
+                },
+            }
+        },
+        "/api/v1/preferences": {
+            "get": {
+                "summary": "Per notification type and channel (in_app, email, sms)",
+                "security": VENDOR,
+                "responses": {"200": _object("preferences"), **_problems(401, 403)},
+            },
+            "put": {
+                "summary": "Change some preferences (a partial update)",
+                "security": VENDOR,
+                "requestBody": _body(preferences.PreferencesPatch),
+                "responses": {"200": _object("preferences"), **_problems(400, 401, 403, 422)},
+            },
+        },
+        "/api/v1/vendors/{vendor_id}/contact": {
+            "put": {
+                "summary": "Where email and SMS go",
+                "security": PUBLISHER,
+                "parameters": [vendor_path],
+                "requestBody": _body(events_api.ContactIn),
+                "responses": {"200": _object("the contact"), **_problems(400, 401, 403, 422)},
+            }
+        },
+        "/api/v1/deliveries": {
+            "get": {
+                "summary": "The vendor's email and SMS deliveries and their attempts",
+                "security": VENDOR,
+                "responses": {"200": _object("deliveries"), **_problems(401, 403)},
+            }
+        },
+        "/api/v1/vendors/{vendor_id}/deliveries": {
+            "get": {
+                "summary": "A vendor's deliveries and their attempts",
+                "security": PUBLISHER,
+                "parameters": [vendor_path],
+                "responses": {"200": _object("deliveries"), **_problems(401, 403, 422)},
+            }
+        },
+        "/healthz": {
+            "get": {"summary": "Liveness", "responses": {"200": {"description": "alive"}}}
+        },
+        "/readyz": {
+            "get": {
+                "summary": "Readiness: database and event log reachable",
+                "responses": {"200": {"description": "ready"}, **_problems(503)},
+            }
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "tocsin", "version": "1"},
+        "paths": paths,
+        "components": {
+            "schemas": defs["$defs"],
+            "securitySchemes": {
+                "apiKey": {"type": "http", "scheme": "bearer", "description": "publisher API key"},
+                "vendorToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "vendorCookie": {"type": "apiKey", "in": "cookie", "name": "tocsin_token"},
+                "queryToken": {"type": "apiKey", "in": "query", "name": "access_token"},
+            },
+        },
+    }
+
+
+async def endpoint(request: Request) -> Response:
+    return JSONResponse(document())

@@ -1,0 +1,164 @@
+"""The vendor dashboard: server-rendered shells that `static/dashboard.js` brings to life.
+
+The dashboard authenticates with the `tocsin_token` cookie (HttpOnly,
+SameSite=Lax), set by `/dashboard/login?token=…`, which redirects at once so
+the token leaves the address bar and the history. The stream then needs no
+token in its URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import random
+import time
+from typing import Any
+
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tocsin import demo
+from tocsin.errors import NotFound, Unauthorized, UnsupportedMediaType
+from tocsin.http import auth
+from tocsin.http._html import redirect, render, secure_cookies
+from tocsin.http._request import read_body
+from tocsin.http.schemas import PRIORITIES
+from tocsin.marketplace.rules import NOTIFICATION_TYPES
+from tocsin.notifications.service import NewNotification
+from tocsin.realtime import wire
+from tocsin.runtime import Runtime, runtime
+
+DEMO_SPACING_SECONDS = 0.8
+
+
+async def _vendor(request: Request) -> auth.Vendor | None:
+    try:
+        return await runtime(request).auth.vendor(request)
+    except Unauthorized:
+        return None
+
+
+def _demo_enabled(rt: Runtime) -> bool:
+    return not rt.settings.production
+
+
+async def _page(request: Request, template: str, page: str, **extra: Any) -> Response:
+    vendor = await _vendor(request)
+    if vendor is None:
+        return redirect("/dashboard/signin")
+    rt = runtime(request)
+    context = {
+        "vendor": vendor.id,
+        "page": page,
+        "heartbeat": f"{rt.settings.heartbeat_seconds:g}",
+        "demo": _demo_enabled(rt),
+        **extra,
+    }
+    return render(request, template, context)
+
+
+async def home(request: Request) -> Response:
+    return await _page(request, "dashboard/home.html", "home")
+
+
+async def notifications(request: Request) -> Response:
+    params = request.query_params
+    return await _page(
+        request,
+        "dashboard/notifications.html",
+        "notifications",
+        types=NOTIFICATION_TYPES,
+        priorities=PRIORITIES,
+        f={
+            name: params.get(name, "")
+            for name in ("q", "type", "read", "priority", "since", "until", "archived")
+        },
+    )
+
+
+async def preferences(request: Request) -> Response:
+    return await _page(
+        request, "dashboard/preferences.html", "preferences", types=NOTIFICATION_TYPES
+    )
+
+
+async def signin(request: Request) -> Response:
+    return render(request, "dashboard/signin.html", {"error": None}, status=401)
+
+
+async def login(request: Request) -> Response:
+    """Trade `?token=` for the cookie, then send the browser to the dashboard."""
+    rt = runtime(request)
+    token = request.query_params.get("token", "")
+    no_referrer = {"Referrer-Policy": "no-referrer"}
+    try:
+        _, expires = auth.verify(rt.settings, token)
+    except Unauthorized as exc:
+        return render(
+            request, "dashboard/signin.html", {"error": exc.detail}, status=401, headers=no_referrer
+        )
+    response = redirect("/dashboard", headers=no_referrer)
+    response.set_cookie(
+        auth.COOKIE,
+        token,
+        max_age=max(0, expires - int(time.time())),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=secure_cookies(request),
+    )
+    return response
+
+
+async def logout(request: Request) -> Response:
+    response = redirect("/dashboard/signin")
+    response.delete_cookie(auth.COOKIE, path="/", httponly=True, samesite="lax")
+    return response
+
+
+async def _fire_samples(rt: Runtime, vendor_id: str, samples: list[NewNotification]) -> None:
+    for n, new in enumerate(samples):
+        if n:
+            await asyncio.sleep(DEMO_SPACING_SECONDS)
+        row, _ = await rt.service.create(vendor_id, new)
+        order_id = str(row["data"].get("order_id", ""))
+        if new.type == "order_created" and order_id:
+            await rt.service.emit(
+                vendor_id,
+                wire.ORDER_STATUS_UPDATE,
+                {"order_id": order_id, "status": "confirmed", "previous_status": "placed"},
+            )
+
+
+async def fire_demo(request: Request) -> Response:
+    """Sample notifications for the signed-in vendor (not in production): the bell rings."""
+    rt = runtime(request)
+    if not _demo_enabled(rt):
+        raise NotFound("the demo is off in production")
+    vendor = await rt.auth.vendor(request)
+    # A JSON body makes a cross-site form post impossible without a CORS preflight.
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        raise UnsupportedMediaType("send the body as application/json")
+    await read_body(request, 1024)
+    rng = random.Random()
+    pool = demo.samples(vendor.id, rng)
+    picks = [pool[0], pool[1], pool[-1]] if rng.random() < 0.3 else rng.sample(pool[:-1], 3)
+    samples = [dataclasses.replace(new, dedupe_key=None) for new in picks]
+    return JSONResponse(
+        {"scheduled": len(samples)},
+        status_code=202,
+        background=BackgroundTask(_fire_samples, rt, vendor.id, samples),
+    )
+
+
+routes = [
+    Route("/dashboard", home, methods=["GET"]),
+    Route("/dashboard/notifications", notifications, methods=["GET"]),
+    Route("/dashboard/preferences", preferences, methods=["GET"]),
+    Route("/dashboard/signin", signin, methods=["GET"]),
+    Route("/dashboard/login", login, methods=["GET"]),
+    Route("/dashboard/logout", logout, methods=["POST"]),
+    Route("/dashboard/demo", fire_demo, methods=["POST"]),
+]

@@ -1,0 +1,148 @@
+"""`GET /api/v1/stream` (Server-Sent Events) and `GET /api/v1/stream/poll`.
+
+The seam between replay and live: the subscriber is registered with the hub
+*before* the log is read, so every event appended after the read reaches its
+queue; events the replay already sent are dropped by position. No gap, no
+duplicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from redis.exceptions import RedisError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tocsin import metrics
+from tocsin.errors import Unavailable
+from tocsin.http._request import query_float, query_int
+from tocsin.realtime import wire
+from tocsin.realtime.eventlog import TOO_MANY, ReadResult
+from tocsin.realtime.hub import Subscriber
+from tocsin.realtime.sse import EventStream
+from tocsin.runtime import Runtime, runtime
+from tocsin.settings import Settings
+
+POLL_MAX_WAIT = 30.0
+POLL_MAX_LIMIT = 1000
+SSE_DELIVERED = metrics.EVENTS_DELIVERED.labels("sse")
+POLL_DELIVERED = metrics.EVENTS_DELIVERED.labels("poll")
+
+
+async def _read(rt: Runtime, vendor_id: str, after: str | None, limit: int) -> ReadResult:
+    try:
+        return await rt.log.read(vendor_id, after, limit)
+    except (RedisError, OSError):
+        raise Unavailable("the event log is unreachable; retry shortly") from None
+
+
+async def _subscribe(rt: Runtime, vendor_id: str) -> Subscriber:
+    try:
+        return await rt.hub.subscribe(vendor_id)
+    except (RedisError, OSError):
+        raise Unavailable("the event log is unreachable; retry shortly") from None
+
+
+async def _frames(
+    settings: Settings, sub: Subscriber, first: ReadResult, resumed: bool
+) -> AsyncIterator[bytes]:
+    """The stream's bytes: `retry:`, the replay (or a reset), then live events and heartbeats."""
+    yield wire.retry_frame(settings.retry_ms)
+    head = wire.parse_id(first.head)
+    assert head is not None
+    epoch, cursor = head
+    reset = first.reset or (TOO_MANY if len(first.events) > settings.replay_max_events else None)
+    if reset is not None:
+        metrics.RESETS.labels(reset).inc()
+        yield wire.reset_frame(first.head, reset)
+    elif resumed:
+        metrics.REPLAYS.inc()
+        metrics.REPLAYED_EVENTS.inc(len(first.events))
+        for event in first.events:
+            yield event.frame
+        if first.events:
+            cursor = first.events[-1].position
+            epoch = first.events[-1].epoch
+    while True:
+        live = await sub.get()
+        if live is None:
+            if sub.closed is None:
+                yield wire.HEARTBEAT
+                continue
+            return  # closed: shutdown, too slow, or lived long enough; the client resumes
+        if live.epoch != epoch:
+            return  # the log was replaced: the client's resume will be answered with reset
+        if live.position <= cursor:
+            continue
+        cursor = live.position
+        SSE_DELIVERED.inc()
+        yield live.frame
+
+
+async def stream(request: Request) -> Response:
+    rt = runtime(request)
+    vendor = await rt.auth.vendor(request, allow_query=True)
+    after = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+    sub = await _subscribe(rt, vendor.id)
+    try:
+        first = await _read(rt, vendor.id, after, rt.settings.replay_max_events + 1)
+    except BaseException:
+        rt.hub.unsubscribe(sub)
+        raise
+    return EventStream(
+        _frames(rt.settings, sub, first, resumed=after is not None),
+        sub,
+        heartbeat=rt.settings.heartbeat_seconds,
+        send_timeout=rt.settings.send_timeout_seconds,
+        max_seconds=rt.settings.stream_max_seconds,
+        on_close=lambda: rt.hub.unsubscribe(sub),
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+def _poll_body(events: list[wire.Event], last_id: str, reason: str | None) -> Response:
+    body = (
+        '{"events":['
+        + ",".join(e.poll_json for e in events)
+        + f'],"last_id":{wire.dumps(last_id)},"reset":{"true" if reason else "false"}'
+        + (f',"reason":{wire.dumps(reason)}' if reason else "")
+        + "}"
+    )
+    return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
+
+
+async def poll(request: Request) -> Response:
+    """Events after `after`, waiting up to `wait` seconds for the first one."""
+    rt = runtime(request)
+    vendor = await rt.auth.vendor(request, allow_query=True)
+    after = request.query_params.get("after") or request.headers.get("last-event-id") or None
+    wait = query_float(request, "wait", 0.0, 0.0, POLL_MAX_WAIT)
+    limit = query_int(request, "limit", 100, 1, POLL_MAX_LIMIT)
+    metrics.POLL_REQUESTS.inc()
+    result = await _read(rt, vendor.id, after, limit)
+    if after is None:
+        return _poll_body([], result.head, None)
+    if not result.events and result.reset is None and wait > 0:
+        sub = await _subscribe(rt, vendor.id)
+        try:
+            # Read again now that live events reach `sub`: nothing slips between.
+            result = await _read(rt, vendor.id, after, limit)
+            if not result.events and result.reset is None:
+                await sub.wait(wait)
+                result = await _read(rt, vendor.id, after, limit)
+        finally:
+            rt.hub.unsubscribe(sub)
+    if result.reset is not None:
+        metrics.RESETS.labels(result.reset).inc()
+        return _poll_body([], result.head, result.reset)
+    POLL_DELIVERED.inc(len(result.events))
+    last_id = result.events[-1].id if result.events else after
+    return _poll_body(result.events, last_id, None)
+
+
+routes = [
+    Route("/api/v1/stream", stream, methods=["GET"]),
+    Route("/api/v1/stream/poll", poll, methods=["GET"]),
+]

@@ -1,0 +1,1 @@
+"""Marketplace events: one registry entry per event type, and their ingest into notifications."""

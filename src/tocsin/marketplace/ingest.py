@@ -1,0 +1,153 @@
+"""Ingest: a marketplace event becomes notifications, stream events and queued deliveries.
+
+All of one event's writes commit in one transaction that starts by inserting
+its id into `processed_events`. A retry finds the id and gets the first
+answer back; a concurrent retry blocks on that insert (PostgreSQL) or on the
+write lock (SQLite) until the first commits, then does the same. The
+notifications still go through `NotificationService.create`, with a
+`dedupe_key` of `evt:<event id>:<vendor>`, so there is one path that creates
+a notification and emits its stream event.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from tocsin import metrics
+from tocsin.delivery.queue import Queue
+from tocsin.errors import Conflict
+from tocsin.marketplace.preferences import EMAIL, IN_APP, SMS, merged
+from tocsin.marketplace.rules import recipients, stream_payload
+from tocsin.marketplace.schemas import MarketplaceEvent
+from tocsin.marketplace.templating import Templates
+from tocsin.notifications.service import NewNotification, NotificationService
+from tocsin.settings import Settings
+from tocsin.storage.deliveries import DeliveryStore, NewDelivery
+from tocsin.storage.eventstore import EventStore
+from tocsin.storage.store import Row, Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    event_id: str
+    notifications: list[str]
+    created: bool
+
+
+class _Seen(Exception):
+    """Raised inside the transaction when the event id is already taken."""
+
+
+class Ingest:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        service: NotificationService,
+        events: EventStore,
+        deliveries: DeliveryStore,
+        queue: Queue,
+        templates: Templates,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.service = service
+        self.events = events
+        self.deliveries = deliveries
+        self.queue = queue
+        self.templates = templates
+
+    def _again(self, row: Row, event: MarketplaceEvent) -> IngestResult:
+        if row["digest"] != event.digest:
+            raise Conflict(
+                f"event {event.id!r} was already received with a different body: "
+                "give a new event a new id"
+            )
+        metrics.EVENTS_INGESTED.labels(event.type, "duplicate").inc()
+        return IngestResult(event.id, list(row["notifications"]), created=False)
+
+    async def ingest(self, event: MarketplaceEvent) -> IngestResult:
+        """Apply `event` once; `created=False` when its id was seen before."""
+        seen = await self.events.get_event(event.id)
+        if seen is not None:
+            return self._again(seen, event)
+        plan = recipients(event)
+        texts = [self.templates.render(r) for r in plan]
+        vendor_ids = [r.vendor_id for r in plan]
+        prefs = {v: merged(o) for v, o in (await self.events.preferences(vendor_ids)).items()}
+        contacts = await self.events.contacts(vendor_ids)
+        email_on = bool(self.settings.smtp_host)
+        ids: list[str] = []
+        queued: list[int] = []
+        try:
+            async with self.store.transaction():
+                if not await self.events.claim_event(event.id, event.type, event.digest):
+                    raise _Seen
+                for recipient, text in zip(plan, texts, strict=True):
+                    vendor_id, kind = recipient.vendor_id, recipient.notification_type
+                    wants = prefs[vendor_id][kind]
+                    notification_id = None
+                    if wants[IN_APP]:
+                        row, _ = await self.service.create(
+                            vendor_id,
+                            NewNotification(
+                                type=kind,
+                                title=text.title,
+                                body=text.body,
+                                data=recipient.context,
+                                priority=recipient.priority,
+                                link=text.link,
+                                dedupe_key=f"evt:{event.id}:{vendor_id}",
+                            ),
+                        )
+                        notification_id = row["id"]
+                        ids.append(row["id"])
+                    email, phone = contacts.get(vendor_id, (None, None))
+                    outgoing: list[tuple[str, str | None, dict[str, str]]] = []
+                    if wants[EMAIL] and email_on:
+                        message = {
+                            "subject": text.email_subject,
+                            "text": text.email_text,
+                            "html": text.email_html,
+                        }
+                        outgoing.append((EMAIL, email, message))
+                    if wants[SMS]:
+                        outgoing.append((SMS, phone, {"text": text.sms}))
+                    for channel, address, message in outgoing:
+                        if not address:
+                            continue
+                        delivery_id = await self.deliveries.add(
+                            NewDelivery(
+                                key=f"evt:{event.id}:{vendor_id}:{channel}",
+                                vendor_id=vendor_id,
+                                event_id=event.id,
+                                notification_id=notification_id,
+                                type=kind,
+                                channel=channel,
+                                recipient=address,
+                                message=message,
+                            )
+                        )
+                        if delivery_id is not None:
+                            queued.append(delivery_id)
+                stream = stream_payload(event)
+                if stream is not None:
+                    await self.service.emit(*stream)
+                await self.events.finish_event(event.id, ids)
+        except _Seen:
+            first = await self.events.get_event(event.id)
+            assert first is not None
+            return self._again(first, event)
+        # The notifications were created in savepoints: wake the relay now they are committed.
+        self.service.on_commit()
+        metrics.EVENTS_INGESTED.labels(event.type, "created").inc()
+        if queued:
+            try:
+                await self.queue.push(queued)
+            except Exception as exc:
+                # Committed in SQL: the queue's sweep finds them (see `RedisQueue`).
+                log.warning("could not queue %d deliveries now (%s)", len(queued), exc)
+        return IngestResult(event.id, ids, created=True)

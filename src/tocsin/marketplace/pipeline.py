@@ -1,0 +1,61 @@
+"""The marketplace-event pipeline as one part of `Runtime`: templates, ingest, delivery.
+
+`start` checks every template (a broken one stops the start-up) and, with
+`workers`, runs the delivery worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from tocsin.delivery import Sender
+from tocsin.delivery.email import EmailSender
+from tocsin.delivery.queue import Queue, RedisQueue, SqlQueue
+from tocsin.delivery.sms import provider
+from tocsin.delivery.worker import DeliveryWorker
+from tocsin.marketplace.ingest import Ingest
+from tocsin.marketplace.preferences import EMAIL, SMS
+from tocsin.marketplace.templating import Templates
+from tocsin.notifications.service import NotificationService
+from tocsin.settings import Settings
+from tocsin.storage.deliveries import DeliveryStore
+from tocsin.storage.eventstore import EventStore
+from tocsin.storage.store import Store
+
+
+class Pipeline:
+    def __init__(self, settings: Settings, store: Store, service: NotificationService) -> None:
+        self.settings = settings
+        self.templates = Templates(settings.templates_dir or None, settings.public_url)
+        self.events = EventStore(store)
+        self.deliveries = DeliveryStore(store)
+        self.queue: Queue = (
+            SqlQueue(self.deliveries, settings.delivery_poll_seconds)
+            if settings.embedded
+            else RedisQueue(settings, self.deliveries)
+        )
+        self.ingest = Ingest(
+            settings, store, service, self.events, self.deliveries, self.queue, self.templates
+        )
+        self.senders: dict[str, Sender] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, *, workers: bool) -> None:
+        self.templates.check()
+        await self.queue.start()
+        if workers:
+            self.senders = {SMS: provider(self.settings)}
+            if self.settings.smtp_host:
+                self.senders[EMAIL] = EmailSender(self.settings)
+            worker = DeliveryWorker(self.settings, self.deliveries, self.queue, self.senders)
+            self._task = asyncio.create_task(worker.run(), name="tocsin-delivery")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for sender in self.senders.values():
+            await sender.close()
+        await self.queue.close()

@@ -1,0 +1,106 @@
+"""The embedded event log: a table in the SQL database, fanned out in-process.
+
+Used when no Redis is configured. One process owns the log: the relay's append
+hands the new events straight to the hub after the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+
+from tocsin import metrics
+from tocsin._ids import new_epoch, now_ms
+from tocsin.realtime.eventlog import EPOCH, EXPIRED, MALFORMED, UNKNOWN, AppendResult, ReadResult
+from tocsin.realtime.hub import Hub
+from tocsin.realtime.wire import Event, format_id, parse_id
+from tocsin.settings import Settings
+from tocsin.storage.store import OutboxRecord, Store
+
+log = logging.getLogger(__name__)
+
+
+class SqlLog:
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self.epoch = ""
+        self._hub: Hub | None = None
+        self._trimmer: asyncio.Task[None] | None = None
+
+    async def start(self, hub: Hub) -> None:
+        self._hub = hub
+        self.epoch = await self.store.meta_get_or_set("log_epoch", new_epoch())
+        self._trimmer = asyncio.create_task(self._trim_forever(), name="tocsin-log-trim")
+
+    async def close(self) -> None:
+        if self._trimmer is not None:
+            self._trimmer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._trimmer
+
+    async def ping(self) -> None:
+        await self.store.ping()
+
+    def _event(self, seq: int, name: str, data: str) -> Event:
+        position = (seq, 0)
+        return Event(
+            id=format_id(self.epoch, position, redis=False),
+            epoch=self.epoch,
+            position=position,
+            name=name,
+            data=data,
+        )
+
+    async def append(self, records: Sequence[OutboxRecord], *, force: bool = False) -> AppendResult:
+        if not records:
+            return AppendResult()
+        await self.store.append_log(records, self.settings.retention_events)
+        by_vendor: dict[str, list[Event]] = defaultdict(list)
+        for rec in records:
+            by_vendor[rec.vendor_id].append(self._event(rec.seq, rec.event, rec.payload))
+            metrics.EVENTS_PUBLISHED.labels(rec.event).inc()
+        if self._hub is not None:
+            for vendor_id, events in by_vendor.items():
+                self._hub.publish(vendor_id, events)
+        # `append_log` already removed the rows from the outbox, in the same transaction.
+        return AppendResult()
+
+    async def read(self, vendor_id: str, after: str | None, limit: int) -> ReadResult:
+        first, last = await self.store.log_bounds(vendor_id)
+        result = ReadResult(head=format_id(self.epoch, (last, 0), redis=False))
+        if after is None:
+            return result
+        parsed = parse_id(after)
+        if parsed is None or parsed[1][1] != 0 or "-" in after:
+            result.reset = MALFORMED
+        elif parsed[0] != self.epoch:
+            result.reset = EPOCH
+        elif parsed[1][0] > last:
+            result.reset = UNKNOWN
+        elif first > parsed[1][0] + 1:
+            result.reset = EXPIRED
+        if result.reset is not None:
+            return result
+        after_seq = parsed[1][0] if parsed else 0
+        rows = await self.store.read_log(vendor_id, after_seq, limit)
+        if after_seq < last and (not rows or rows[0]["seq"] != after_seq + 1):
+            # Trimmed between the bounds and the read: the events after `after` are gone.
+            result.reset = EXPIRED
+            return result
+        result.events = [self._event(r["seq"], r["event"], r["payload"]) for r in rows]
+        return result
+
+    async def _trim_forever(self) -> None:
+        while True:
+            await asyncio.sleep(60)
+            try:
+                cutoff = now_ms() - int(self.settings.retention_seconds * 1000)
+                await self.store.trim_log(
+                    keep_events=self.settings.retention_events, older_than_ms=cutoff
+                )
+            except Exception:
+                log.exception("trimming the event log failed; retrying in a minute")

@@ -1,0 +1,1 @@
+"""All SQL: the schema, its migrations, and one store per aggregate."""

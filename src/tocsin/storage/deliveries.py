@@ -1,0 +1,205 @@
+"""SQL of deliveries and their attempts (tables `deliveries`, `delivery_attempts`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from tocsin._ids import now_ms
+from tocsin.delivery import Delivery
+from tocsin.storage.schema import deliveries, delivery_attempts
+from tocsin.storage.store import Row, Store
+
+D = deliveries.c
+A = delivery_attempts.c
+
+PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+FAILED = "failed"
+INTERRUPTED = "interrupted"
+STATUSES = (PENDING, SENDING, SENT, FAILED)
+
+
+@dataclass(frozen=True, slots=True)
+class NewDelivery:
+    key: str
+    vendor_id: str
+    event_id: str | None
+    notification_id: str | None
+    type: str
+    channel: str
+    recipient: str
+    message: dict[str, Any]
+
+
+def _claimable(now: int) -> sa.ColumnElement[bool]:
+    """Due and pending, or claimed by a worker whose lease ran out."""
+    return sa.or_(
+        sa.and_(D.status == PENDING, D.next_attempt_at <= now),
+        sa.and_(D.status == SENDING, D.lease_until < now),
+    )
+
+
+class DeliveryStore:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.db = store.db
+
+    async def add(self, new: NewDelivery) -> int | None:
+        """Queue a delivery (call inside the ingest transaction); its id, None if known."""
+        now = now_ms()
+        value = await self.db.fetch_val(
+            "INSERT INTO deliveries (key, vendor_id, event_id, notification_id, type, channel, "
+            "recipient, message, status, attempts, next_attempt_at, created_at, updated_at) "
+            "VALUES (:key, :vendor_id, :event_id, :notification_id, :type, :channel, "
+            ":recipient, :message, :status, 0, :now, :now, :now) "
+            "ON CONFLICT (key) DO NOTHING RETURNING id",
+            {
+                "key": new.key,
+                "vendor_id": new.vendor_id,
+                "event_id": new.event_id,
+                "notification_id": new.notification_id,
+                "type": new.type,
+                "channel": new.channel,
+                "recipient": new.recipient,
+                "message": json.dumps(new.message, ensure_ascii=False),
+                "status": PENDING,
+                "now": now,
+            },
+        )
+        return None if value is None else int(value)
+
+    async def claimable(self, now: int, limit: int, *, exclude: Collection[int] = ()) -> list[int]:
+        conds = [_claimable(now)]
+        if exclude:
+            conds.append(D.id.not_in(list(exclude)))
+        query = sa.select(D.id).where(*conds).order_by(D.next_attempt_at, D.id).limit(limit)
+        return [int(r[0]) for r in await self.db.fetch_all(query)]
+
+    async def next_due(self) -> int | None:
+        """The earliest time (ms) a pending delivery or an expired lease becomes claimable."""
+        pending = await self.db.fetch_val(
+            sa.select(sa.func.min(D.next_attempt_at)).where(D.status == PENDING)
+        )
+        leased = await self.db.fetch_val(
+            sa.select(sa.func.min(D.lease_until)).where(D.status == SENDING)
+        )
+        times = [int(t) for t in (pending, leased) if t is not None]
+        return min(times) if times else None
+
+    async def claim(self, delivery_id: int, lease_ms: int) -> Delivery | None:
+        """Take `delivery_id` for one attempt, if it is claimable; record the attempt.
+
+        The conditional update is the lock: of two workers (or two queue entries
+        for one delivery) only one gets the row. An attempt left `sending` by a
+        worker that died is closed as `interrupted`.
+        """
+        now = now_ms()
+        async with self.store.transaction():
+            row = await self.db.fetch_one(
+                deliveries.update()
+                .where(D.id == delivery_id, _claimable(now))
+                .values(
+                    status=SENDING,
+                    attempts=D.attempts + 1,
+                    lease_until=now + lease_ms,
+                    updated_at=now,
+                )
+                .returning(deliveries)
+            )
+            if row is None:
+                return None
+            r = dict(row._mapping)
+            await self.db.execute(
+                delivery_attempts.update()
+                .where(A.delivery_id == delivery_id, A.status == SENDING)
+                .values(
+                    status=INTERRUPTED,
+                    finished_at=now,
+                    error="the worker stopped before it recorded the result",
+                )
+            )
+            await self.db.execute(
+                delivery_attempts.insert().values(
+                    delivery_id=delivery_id, attempt=r["attempts"], status=SENDING, started_at=now
+                )
+            )
+        return Delivery(
+            id=int(r["id"]),
+            key=r["key"],
+            vendor_id=r["vendor_id"],
+            type=r["type"],
+            channel=r["channel"],
+            recipient=r["recipient"],
+            message=json.loads(r["message"]),
+            attempt=int(r["attempts"]),
+        )
+
+    async def finish(self, delivery: Delivery, *, error: str | None, retry_at: int | None) -> None:
+        """Record an attempt's result: sent (`error` None), retry at `retry_at`, or failed."""
+        now = now_ms()
+        if error is None:
+            attempt_status, status = SENT, SENT
+        else:
+            attempt_status, status = FAILED, (PENDING if retry_at is not None else FAILED)
+        async with self.store.transaction():
+            await self.db.execute(
+                delivery_attempts.update()
+                .where(A.delivery_id == delivery.id, A.attempt == delivery.attempt)
+                .values(status=attempt_status, error=error, finished_at=now)
+            )
+            values: dict[str, Any] = {
+                "status": status,
+                "lease_until": None,
+                "last_error": error,
+                "updated_at": now,
+            }
+            if retry_at is not None:
+                values["next_attempt_at"] = retry_at
+            await self.db.execute(
+                deliveries.update()
+                .where(D.id == delivery.id, D.attempts == delivery.attempt, D.status == SENDING)
+                .values(**values)
+            )
+
+    async def get(self, delivery_id: int) -> Row | None:
+        row = await self.db.fetch_one(sa.select(deliveries).where(D.id == delivery_id))
+        return dict(row._mapping) if row else None
+
+    async def page(
+        self,
+        vendor_id: str,
+        *,
+        before_id: int | None,
+        limit: int,
+        status: str | None = None,
+        channel: str | None = None,
+    ) -> list[Row]:
+        """Newest first, each with its `attempt_log` (oldest attempt first)."""
+        conds = [D.vendor_id == vendor_id]
+        if before_id is not None:
+            conds.append(D.id < before_id)
+        if status is not None:
+            conds.append(D.status == status)
+        if channel is not None:
+            conds.append(D.channel == channel)
+        query = sa.select(deliveries).where(*conds).order_by(D.id.desc()).limit(limit)
+        rows = [dict(r._mapping) for r in await self.db.fetch_all(query)]
+        ids: Sequence[int] = [r["id"] for r in rows]
+        log: dict[int, list[Row]] = {i: [] for i in ids}
+        if ids:
+            attempts = await self.db.fetch_all(
+                sa.select(delivery_attempts)
+                .where(A.delivery_id.in_(list(ids)))
+                .order_by(A.delivery_id, A.attempt)
+            )
+            for a in attempts:
+                log[int(a._mapping["delivery_id"])].append(dict(a._mapping))
+        for r in rows:
+            r["attempt_log"] = log[r["id"]]
+        return rows

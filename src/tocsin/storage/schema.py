@@ -1,0 +1,172 @@
+"""Table definitions (SQLAlchemy Core), shared by the store and the migrations.
+
+Times are integer milliseconds since the Unix epoch on both SQLite and
+PostgreSQL: one representation, exact comparisons, cheap keyset pagination.
+JSON is stored as text and decoded explicitly (`databases` returns it
+differently per driver).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# An autoincrementing 64-bit key that SQLite accepts as its rowid alias.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+vendors = sa.Table(
+    "vendors",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("email", sa.String(320), nullable=True),
+    sa.Column("phone", sa.String(32), nullable=True),
+    # Last event sequence number handed out for this vendor: gapless, and
+    # incremented under the row lock, so per-vendor events commit in order.
+    sa.Column("seq", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column("id", sa.String(26), primary_key=True),
+    sa.Column("vendor_id", sa.String(64), nullable=False),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("priority", sa.String(8), nullable=False),
+    sa.Column("link", sa.String(2048), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("read_at", sa.BigInteger, nullable=True),
+    sa.Column("archived_at", sa.BigInteger, nullable=True),
+    sa.Column("dedupe_key", sa.String(200), nullable=True),
+    sa.UniqueConstraint("vendor_id", "dedupe_key", name="uq_notifications_dedupe"),
+    sa.Index("ix_notifications_vendor_id", "vendor_id", "id"),
+    sa.Index("ix_notifications_vendor_created", "vendor_id", "created_at"),
+    sa.Index(
+        "ix_notifications_unread",
+        "vendor_id",
+        "type",
+        "id",
+        postgresql_where=sa.text("read_at IS NULL AND archived_at IS NULL"),
+        sqlite_where=sa.text("read_at IS NULL AND archived_at IS NULL"),
+    ),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("vendor_id", sa.String(64), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("event", sa.String(32), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+# The embedded event log (used when no Redis is configured).
+event_log = sa.Table(
+    "event_log",
+    metadata,
+    sa.Column("vendor_id", sa.String(64), primary_key=True),
+    sa.Column("seq", sa.BigInteger, primary_key=True),
+    sa.Column("event", sa.String(32), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_event_log_created", "created_at"),
+)
+
+meta = sa.Table(
+    "tocsin_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("key_hash", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+# -- marketplace events and delivery (migration 0002) ---------------------------
+
+# One row per event id ever accepted: inserted in the same transaction as the
+# event's notifications, so a retried or concurrent duplicate finds it.
+processed_events = sa.Table(
+    "processed_events",
+    metadata,
+    sa.Column("event_id", sa.String(200), primary_key=True),
+    sa.Column("type", sa.String(64), nullable=False),
+    # sha256 of the canonical envelope: the same id with another body is a conflict.
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("notifications", sa.Text, nullable=False),  # JSON list of ids
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+# Only the choices a vendor made; the defaults live in `tocsin.marketplace.preferences`.
+preferences = sa.Table(
+    "preferences",
+    metadata,
+    sa.Column("vendor_id", sa.String(64), primary_key=True),
+    sa.Column("type", sa.String(64), primary_key=True),
+    sa.Column("channel", sa.String(8), primary_key=True),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+# The email/SMS queue's truth: a message rendered once, and where it stands.
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    # `evt:<event id>:<vendor>:<channel>`: one delivery per event, vendor and channel.
+    sa.Column("key", sa.String(300), nullable=False, unique=True),
+    sa.Column("vendor_id", sa.String(64), nullable=False),
+    sa.Column("event_id", sa.String(200), nullable=True),
+    sa.Column("notification_id", sa.String(26), nullable=True),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("channel", sa.String(8), nullable=False),
+    sa.Column("recipient", sa.String(320), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),  # JSON: subject/text/html or text
+    # pending → sending → sent | failed (pending again between retries)
+    sa.Column("status", sa.String(8), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.BigInteger, nullable=False),
+    sa.Column("lease_until", sa.BigInteger, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_deliveries_vendor", "vendor_id", "id"),
+    sa.Index("ix_deliveries_due", "status", "next_attempt_at"),
+)
+
+delivery_attempts = sa.Table(
+    "delivery_attempts",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("delivery_id", sa.BigInteger, nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    # sending (in flight or its worker died) | sent | failed | interrupted
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("started_at", sa.BigInteger, nullable=False),
+    sa.Column("finished_at", sa.BigInteger, nullable=True),
+    sa.UniqueConstraint("delivery_id", "attempt", name="uq_delivery_attempts"),
+)
+
+# -- admin pages (migration 0003) -------------------------------------------------
+
+admins = sa.Table(
+    "admins",
+    metadata,
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    # Sessions issued before this moment (ms) are void: a new password signs everyone out.
+    sa.Column("password_changed_at", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
