@@ -20,6 +20,7 @@ from typing import Any
 
 import jinja2
 
+from tocsin import paths
 from tocsin.errors import ConfigError
 from tocsin.marketplace.rules import RULES, Recipient, recipients
 from tocsin.marketplace.schemas import SAMPLES, Envelope, parse
@@ -34,11 +35,7 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 
 def default_dir() -> Path:
     """`templates/notifications`, in an installed package or in a source checkout."""
-    here = Path(__file__).resolve().parent
-    for root in (here / "templates", here.parents[1] / "templates"):
-        if (root / "notifications").is_dir():
-            return root / "notifications"
-    raise ConfigError(f"the default notification templates are missing (looked near {here})")
+    return paths.templates_dir() / "notifications"
 
 
 @dataclass(frozen=True, slots=True)
