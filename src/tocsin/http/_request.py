@@ -10,8 +10,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
 from tocsin.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
-from tocsin.http.problems import validation_failed
-from tocsin.http.schemas import VENDOR_ID
+from tocsin.fields import VENDOR_ID, validation_failed
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -19,11 +19,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tocsin.errors import TocsinError
+from tocsin.fields import PRIORITIES, VENDOR_ID, field_errors
 from tocsin.http import adminauth
 from tocsin.http._html import redirect, render
 from tocsin.http.adminauth import Session
-from tocsin.http.problems import field_errors
-from tocsin.http.schemas import PRIORITIES, VENDOR_ID, NotificationIn
+from tocsin.http.schemas import NotificationIn
 from tocsin.marketplace import schemas as events
 from tocsin.notifications.service import NewNotification
 from tocsin.runtime import runtime

@@ -19,7 +19,7 @@ from starlette.requests import HTTPConnection
 
 from tocsin._ids import now_ms
 from tocsin.errors import Forbidden, Unauthorized, ValidationFailed
-from tocsin.http.schemas import VENDOR_ID
+from tocsin.fields import VENDOR_ID
 from tocsin.settings import Settings
 from tocsin.storage.schema import api_keys
 from tocsin.storage.store import Store

@@ -11,8 +11,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tocsin.errors import ValidationFailed
+from tocsin.fields import Strict
 from tocsin.http._request import query_int, read_json, vendor_path
-from tocsin.http.schemas import Strict
 from tocsin.marketplace import schemas as events
 from tocsin.marketplace.preferences import CHANNELS, PreferencesPatch, changes, merged
 from tocsin.notifications.service import iso

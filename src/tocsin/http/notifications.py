@@ -12,9 +12,9 @@ from starlette.routing import Route
 
 from tocsin._ids import NOTIFICATION_ID
 from tocsin.errors import ValidationFailed
+from tocsin.fields import validation_failed
 from tocsin.http import auth
 from tocsin.http._request import query_int, read_json, vendor_path
-from tocsin.http.problems import validation_failed
 from tocsin.http.schemas import BulkIn, Filter, NotificationIn, NotificationPatch, TokenIn
 from tocsin.notifications.service import NewNotification, to_wire
 from tocsin.runtime import runtime

@@ -21,10 +21,10 @@ from starlette.routing import Route
 
 from tocsin import demo
 from tocsin.errors import NotFound, Unauthorized, UnsupportedMediaType
+from tocsin.fields import PRIORITIES
 from tocsin.http import auth
 from tocsin.http._html import redirect, render, secure_cookies
 from tocsin.http._request import read_body
-from tocsin.http.schemas import PRIORITIES
 from tocsin.marketplace.rules import NOTIFICATION_TYPES
 from tocsin.notifications.service import NewNotification
 from tocsin.realtime import wire

@@ -9,12 +9,11 @@ from typing import Any
 
 import asyncpg
 import redis.exceptions
-from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tocsin.errors import TocsinError, Unavailable, ValidationFailed
+from tocsin.errors import TocsinError, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -55,26 +54,6 @@ def problem(
         media_type=MEDIA_TYPE,
         headers=headers,
     )
-
-
-def field_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, Any]]:
-    """Pydantic errors as `{field, message}`, the field a dotted path (`items.0.sku`)."""
-    out = []
-    for err in exc.errors(include_url=False, include_input=False):
-        path = ".".join(str(part) for part in err["loc"])
-        out.append(
-            {
-                "field": prefix + path if path else prefix.rstrip(".") or "body",
-                "message": err["msg"],
-            }
-        )
-    return out
-
-
-def validation_failed(exc: ValidationError, prefix: str = "") -> ValidationFailed:
-    errors = field_errors(exc, prefix)
-    fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
-    return ValidationFailed(f"invalid fields: {fields}", errors=errors)
 
 
 async def tocsin_error(request: Request, exc: Exception) -> Response:

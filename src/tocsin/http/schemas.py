@@ -5,47 +5,24 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
+
+from tocsin.fields import (
+    PRIORITIES,
+    VENDOR_ID,
+    VENDOR_ID_PATTERN,
+    NotificationType,
+    Priority,
+    Strict,
+    Text,
+    VendorId,
+    http_url,
 )
 
-VENDOR_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
-# In Python's `re`, `$` also matches before a trailing newline; `\Z` does not.
-VENDOR_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}\Z")
-Priority = Literal["low", "normal", "high", "urgent"]
-PRIORITIES: tuple[str, ...] = ("low", "normal", "high", "urgent")
-
-VendorId = Annotated[str, StringConstraints(pattern=VENDOR_ID_PATTERN)]
-NotificationType = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.]{0,63}$")]
-
-
-def _no_control_chars(value: str) -> str:
-    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-def _http_url(value: str) -> str:
-    # `//host` and `/\host` are not paths: browsers read them as links to another host.
-    if not re.fullmatch(r"https?://[^\s]+|/(?![/\\])[^\s]*", value):
-        raise ValueError("must be an http(s) URL or a path starting with a single /")
-    return value
-
-
-Text = Annotated[str, AfterValidator(_no_control_chars)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+__all__ = ["PRIORITIES", "VENDOR_ID", "VENDOR_ID_PATTERN"]
 
 
 class NotificationIn(Strict):
@@ -54,9 +31,7 @@ class NotificationIn(Strict):
     body: Annotated[Text, StringConstraints(max_length=5000)] = ""
     data: dict[str, Any] = Field(default_factory=dict)
     priority: Priority = "normal"
-    link: Annotated[str, StringConstraints(max_length=2048), AfterValidator(_http_url)] | None = (
-        None
-    )
+    link: Annotated[str, StringConstraints(max_length=2048), AfterValidator(http_url)] | None = None
     dedupe_key: Annotated[Text, StringConstraints(min_length=1, max_length=200)] | None = None
 
 

@@ -14,7 +14,7 @@ from typing import Final
 from pydantic import RootModel
 
 from tocsin.errors import ValidationFailed
-from tocsin.http.schemas import Strict
+from tocsin.fields import Strict
 from tocsin.marketplace.rules import NOTIFICATION_TYPES
 
 IN_APP: Final = "in_app"

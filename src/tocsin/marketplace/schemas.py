@@ -19,8 +19,7 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, ValidationError
 
 from tocsin.errors import ValidationFailed
-from tocsin.http.problems import validation_failed
-from tocsin.http.schemas import Strict, Text, VendorId
+from tocsin.fields import Strict, Text, VendorId, validation_failed
 
 # At most 128 characters: `evt:<id>:<vendor>` must fit a 200-character dedupe key.
 EventId = Annotated[Text, StringConstraints(min_length=1, max_length=128)]
