@@ -2,49 +2,28 @@
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, StringConstraints
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tocsin.delivery.channels import QUEUED, ContactIn
 from tocsin.errors import ValidationFailed
-from tocsin.fields import Strict
 from tocsin.http._request import query_int, read_json, vendor_path
+from tocsin.marketplace import registry
 from tocsin.marketplace import schemas as events
-from tocsin.marketplace.preferences import CHANNELS, PreferencesPatch, changes, merged
+from tocsin.marketplace.preferences import PreferencesPatch, changes, merged
 from tocsin.notifications.service import iso
 from tocsin.runtime import Runtime, runtime
 from tocsin.storage.store import Row
-
-_EMAIL = re.compile(r"^[^@\s<>\"(),;:]+@[^@\s<>\"(),;:]+\.[^@\s<>\"(),;:]+$")
-_PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
-
-
-def _email(value: str) -> str:
-    if not _EMAIL.match(value):
-        raise ValueError("must be an email address")
-    return value
-
-
-def _phone(value: str) -> str:
-    if not _PHONE.match(value):
-        raise ValueError("must be a phone number in E.164 form, e.g. +4915112345678")
-    return value
-
-
-class ContactIn(Strict):
-    email: Annotated[str, StringConstraints(max_length=320), AfterValidator(_email)] | None = None
-    phone: Annotated[str, AfterValidator(_phone)] | None = None
 
 
 async def post_event(request: Request) -> Response:
     rt = runtime(request)
     await rt.auth.publisher(request)
     envelope = await read_json(request, events.Envelope, rt.settings.max_body_bytes)
-    result = await rt.pipeline.ingest.ingest(events.parse(envelope))
+    result = await rt.pipeline.ingest.ingest(registry.parse(envelope))
     return JSONResponse(
         {"event_id": result.event_id, "notifications": result.notifications},
         status_code=202 if result.created else 200,
@@ -67,8 +46,9 @@ async def set_contact(request: Request) -> Response:
     await rt.auth.publisher(request)
     vendor_id = vendor_path(request)
     body = await read_json(request, ContactIn, rt.settings.max_body_bytes)
-    await rt.store.set_contact(vendor_id, body.email, body.phone)
-    return JSONResponse({"vendor_id": vendor_id, "email": body.email, "phone": body.phone})
+    contact = body.model_dump()
+    await rt.store.set_contact(vendor_id, **contact)
+    return JSONResponse({"vendor_id": vendor_id, **contact})
 
 
 def _delivery(row: Row) -> dict[str, Any]:
@@ -122,7 +102,7 @@ async def _deliveries(rt: Runtime, vendor_id: str, request: Request) -> Response
         before_id=int(cursor) if cursor else None,
         limit=limit + 1,
         status=_choice(request, "status", ("pending", "sending", "sent", "failed")),
-        channel=_choice(request, "channel", tuple(c for c in CHANNELS if c != "in_app")),
+        channel=_choice(request, "channel", tuple(c.name for c in QUEUED)),
     )
     more = len(rows) > limit
     rows = rows[:limit]
