@@ -28,7 +28,8 @@ ORDER_STATUS_UPDATE: Final = "order_status_update"
 RESET: Final = "reset"
 EVENT_NAMES: Final = frozenset({NEW_NOTIFICATION, NOTIFICATION_UPDATE, ORDER_STATUS_UPDATE, RESET})
 
-_ID = re.compile(r"^([0-9a-z]{8})_(\d{1,20})(?:-(\d{1,20}))?$")
+# Matched whole and ASCII only: `$` would let a trailing newline through, `\d` any script's digits.
+_ID = re.compile(r"([0-9a-z]{8})_([0-9]{1,20})(?:-([0-9]{1,20}))?")
 _MAX64 = 2**64 - 1
 
 Position = tuple[int, int]
@@ -65,7 +66,7 @@ def format_id(epoch: str, position: Position, *, redis: bool) -> str:
 
 def parse_id(raw: str) -> tuple[str, Position] | None:
     """`(epoch, position)` of a well-formed event id, else `None`."""
-    match = _ID.match(raw)
+    match = _ID.fullmatch(raw)
     if match is None:
         return None
     major = int(match.group(2))
