@@ -12,15 +12,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from tocsin.realtime.hub import Hub
-from tocsin.realtime.wire import Event
+from tocsin.realtime.wire import Event, ResetReason
 from tocsin.storage.store import OutboxRecord
-
-# Reasons a `reset` is sent instead of a replay.
-MALFORMED = "malformed_id"
-UNKNOWN = "unknown_id"
-EXPIRED = "expired"
-EPOCH = "log_changed"
-TOO_MANY = "too_many_events"
 
 
 @dataclass(slots=True)
@@ -37,7 +30,7 @@ class ReadResult:
 
     head: str
     events: list[Event] = field(default_factory=list)
-    reset: str | None = None
+    reset: ResetReason | None = None
 
 
 class EventLog(Protocol):
