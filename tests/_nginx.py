@@ -23,8 +23,9 @@ def site_config(upstream_port: int, listen_port: int, text: str | None = None) -
     return text.replace("listen 80;", f"listen 127.0.0.1:{listen_port};")
 
 
-def with_access_log(site: str, path: Path) -> str:
-    return site.replace("/var/log/nginx/tocsin.access.log", str(path))
+def with_logs(site: str, access: Path, error: Path) -> str:
+    site = site.replace("/var/log/nginx/tocsin.access.log", str(access))
+    return site.replace("/var/log/nginx/tocsin.error.log", str(error))
 
 
 class Nginx:
@@ -39,7 +40,8 @@ class Nginx:
         for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
             (tmp / sub).mkdir(parents=True, exist_ok=True)
         self.access_log = tmp / "tocsin.access.log"
-        (tmp / "site.conf").write_text(with_access_log(site, self.access_log))
+        self.error_log = tmp / "tocsin.error.log"
+        (tmp / "site.conf").write_text(with_logs(site, self.access_log, self.error_log))
         user = "user root;\n" if os.geteuid() == 0 else ""
         (tmp / "nginx.conf").write_text(
             f"""{user}daemon off;

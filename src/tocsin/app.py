@@ -6,7 +6,7 @@ import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator
-from urllib.parse import quote
+from urllib.parse import quote, unquote_plus
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -37,7 +37,23 @@ from tocsin.settings import Settings
 
 log = logging.getLogger(__name__)
 
-_SECRET_IN_URL = re.compile(r"((?:access_token|token)=)[^&\s\"]+")
+# A query pair whose name, once percent-decoded as the server decodes it, names a
+# token: `?access_%74oken=` is `?access_token=` to Starlette, so it is to the filter.
+_QUERY_PAIR = re.compile(r"(?P<name>[^?&;\s\"'=]+)=(?P<value>[^&;\s\"']*)")
+_TOKEN_NAMES = frozenset({"access_token", "token"})
+# Whatever carries it, a vendor token is a JWT: `eyJ…` header, payload, signature.
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
+
+def _redact_pair(match: re.Match[str]) -> str:
+    if unquote_plus(match.group("name")).strip().lower() in _TOKEN_NAMES:
+        return f"{match.group('name')}=[redacted]"
+    return match.group(0)
+
+
+def redact(text: str) -> str:
+    """`text` with every token value in a URL, and every JWT, replaced by `[redacted]`."""
+    return _JWT.sub("[redacted]", _QUERY_PAIR.sub(_redact_pair, text))
 
 
 class RedactTokens(logging.Filter):
@@ -45,12 +61,9 @@ class RedactTokens(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(
-                _SECRET_IN_URL.sub(r"\1[redacted]", a) if isinstance(a, str) else a
-                for a in record.args
-            )
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
         if isinstance(record.msg, str):
-            record.msg = _SECRET_IN_URL.sub(r"\1[redacted]", record.msg)
+            record.msg = redact(record.msg)
         return True
 
 

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests._nginx import CONFIG, Nginx, run_nginx
+from tests._server import Server, free_port
 from tests.conftest import ServerFactory, mint_token
 from tests.stream._helpers import poll, publish, settled_subscribers, until_subscribed
 from tests.stream._sse import Stream
@@ -122,3 +123,33 @@ async def test_tokens_in_urls_stay_out_of_nginx_access_log(
     assert "/api/v1/stream/poll " in log
     assert token not in log
     assert "access_token" not in log
+
+
+async def test_token_redaction_bypassed_by_percent_encoding_nginx_logs(
+    tmp_path: Path, vendor: str, server: Server
+) -> None:
+    """`?access_%74oken=` is `?access_token=` to tocsin: an upstream failure must not
+    write it (nor any other spelling) to nginx's error or access log."""
+    token = mint_token(server.url, vendor, ttl=600)
+    dead = free_port()  # nothing listens here: every request is an upstream failure
+    proxy = run_nginx(dead, tmp_path / "nginx")
+    try:
+        async with httpx.AsyncClient(base_url=proxy.url) as client:
+            for url in (
+                f"/api/v1/stream?access_%74oken={token}",
+                f"/api/v1/stream/poll?access_token={token}",
+                f"/dashboard/login?%74oken={token}",
+            ):
+                r = await client.get(url)
+                assert r.status_code == 502, url
+    finally:
+        proxy.stop()  # flushes the logs
+    access = proxy.access_log.read_text()
+    for path in ("/api/v1/stream ", "/api/v1/stream/poll ", "/dashboard/login "):
+        line = next(x for x in access.splitlines() if f"GET {path}" in x)
+        assert "upstream_status=502" in line, line
+    logs = {p.name: p.read_text() for p in proxy.tmp.glob("*.log")}
+    assert proxy.access_log.name in logs
+    for name, log in logs.items():
+        assert token not in log, name
+        assert token.split(".")[2] not in log, name
