@@ -264,14 +264,31 @@ export class TocsinClient extends EventTarget {
     }
   }
 
-  // -- the leader: what the transport calls ----------------------------------
+  // -- the leader ----------------------------------------------------------------
 
   _lead() {
     if (this._closed || this.isLeader) return;
     this.isLeader = true;
     this._emit("role", "leader");
-    this._transport = new Transport(this);
+    this._transport = new Transport(this._link(), this.options);
     this._transport.start();
+  }
+
+  /** What the transport may ask of the client, and nothing more (see `Transport`). */
+  _link() {
+    return Object.freeze({
+      url: (path, query) => this._url(path, query),
+      token: () => this._token(),
+      cursor: () => this.lastEventId,
+      startAt: (id) => {
+        if (!this.lastEventId) this.lastEventId = id;
+      },
+      seen: (id) => this._seen.has(id),
+      deliver: (event) => this._deliver(event),
+      state: () => this.state,
+      setState: (state) => this._setState(state),
+      unauthorized: () => this._unauthorized(),
+    });
   }
 
   _deliver(event) {
@@ -291,11 +308,24 @@ export class TocsinClient extends EventTarget {
   }
 }
 
-/** The leader's connection: the stream, or polling, and the switching between them. */
+/**
+ * The leader's connection: the stream, or polling, and the switching between
+ * them. It sees its client only through `link`:
+ *   url(path, query)  an absolute URL under `baseUrl`
+ *   token()           a Promise of the vendor token, or of null (the cookie)
+ *   cursor()          the last event id taken, or null
+ *   startAt(id)       take `id` (the log's head) as the cursor, unless there is one
+ *   seen(id)          whether the event `id` was taken already
+ *   deliver(event)    an event `{id, event, data}` of the log, in order; a
+ *                     `reset` too (its id is the log's head)
+ *   state()           `live | polling | reconnecting | offline`, as shown
+ *   setState(state)   show another state
+ *   unauthorized()    the token or cookie was refused: the client stops
+ */
 class Transport {
-  constructor(client) {
-    this.client = client;
-    this.options = client.options;
+  constructor(link, options) {
+    this.link = link;
+    this.options = options;
     this.mode = null;
     this.stopped = false;
     this.failures = 0;
@@ -327,7 +357,7 @@ class Transport {
     this.failures = 0;
     this.sseFailures = 0;
     if (this.wakeUp) this.wakeUp();
-    else if (this.mode === "sse" && this.client.state !== "live") this.sse();
+    else if (this.mode === "sse" && this.link.state() !== "live") this.sse();
   }
 
   _teardown() {
@@ -375,11 +405,10 @@ class Transport {
 
   async _streamUrl(withCursor) {
     const query = {};
-    const client = this.client;
-    if (withCursor && client.lastEventId) query.last_event_id = client.lastEventId;
-    const token = await client._token();
+    if (withCursor) query.last_event_id = this.link.cursor();
+    const token = await this.link.token();
     if (token) query.access_token = token;
-    return client._url("/api/v1/stream", query);
+    return this.link.url("/api/v1/stream", query);
   }
 
   // -- Server-Sent Events ------------------------------------------------------
@@ -392,7 +421,7 @@ class Transport {
     try {
       // Start from a known position, so the quiet check has a cursor to compare
       // and nothing between the page's REST fetch and the stream is lost.
-      if (!this.client.lastEventId) this.client.lastEventId = (await this._get({})).last_id;
+      if (!this.link.cursor()) this.link.startAt((await this._get({})).last_id);
       url = await this._streamUrl(true);
     } catch {
       if (!this.stopped && generation === this.generation) this._sseFailed();
@@ -406,7 +435,7 @@ class Transport {
       if (this.es !== es) return;
       this.failures = 0;
       this.sseFailures = 0;
-      this.client._setState("live");
+      this.link.setState("live");
       this._armQuietCheck(generation);
     };
     const onEvent = (name) => (message) => {
@@ -417,7 +446,7 @@ class Transport {
       } catch {
         return;
       }
-      this.client._deliver({ id: message.lastEventId, event: name, data });
+      this.link.deliver({ id: message.lastEventId, event: name, data });
       this._armQuietCheck(generation);
     };
     for (const name of [...EVENTS, RESET]) es.addEventListener(name, onEvent(name));
@@ -447,13 +476,13 @@ class Transport {
         return;
       } catch (error) {
         if (error instanceof HttpError && error.status === 401) {
-          this.client._unauthorized();
+          this.link.unauthorized();
           return;
         }
       }
     }
     if (generation !== this.generation || this.stopped) return;
-    this.client._setState(this._offlineOr("reconnecting"));
+    this.link.setState(this._offlineOr("reconnecting"));
     this._later(this._backoff(), () => generation === this.generation && !this.stopped && this.sse());
   }
 
@@ -468,18 +497,18 @@ class Transport {
       this.timers.delete(this.quietTimer);
     }
     this.quietTimer = this._later(2 * this.heartbeatMs, async () => {
-      if (generation !== this.generation || !this.client.lastEventId) {
+      if (generation !== this.generation || !this.link.cursor()) {
         if (generation === this.generation) this._armQuietCheck(generation);
         return;
       }
       let answer;
       try {
-        answer = await this._get({ after: this.client.lastEventId, wait: 0, limit: 100 });
+        answer = await this._get({ after: this.link.cursor(), wait: 0, limit: 100 });
       } catch {
         if (generation === this.generation) this._armQuietCheck(generation);
         return;
       }
-      const unseen = () => answer.events.filter((e) => !this.client._seen.has(e.id));
+      const unseen = () => answer.events.filter((e) => !this.link.seen(e.id));
       if (!answer.reset && unseen().length) await this._sleep(1000);
       if (generation !== this.generation) return;
       if (answer.reset || unseen().length) {
@@ -503,7 +532,7 @@ class Transport {
     const timer = setTimeout(() => controller.abort(), 2 * this.heartbeatMs);
     try {
       const url = await this._streamUrl(withCursor);
-      const token = await this.client._token();
+      const token = await this.link.token();
       const response = await fetch(url, {
         headers: { Accept: "text/event-stream" },
         credentials: token ? "omit" : "include",
@@ -511,7 +540,7 @@ class Transport {
         signal: controller.signal,
       });
       if (response.status === 401) {
-        this.client._unauthorized();
+        this.link.unauthorized();
         return "failed";
       }
       if (!response.ok || !response.body) return "failed";
@@ -534,10 +563,10 @@ class Transport {
     this.controllers.add(controller);
     const timer = setTimeout(() => controller.abort(), ((query.wait || 0) + 15) * 1000);
     try {
-      const token = await this.client._token();
+      const token = await this.link.token();
       const headers = { Accept: "application/json" };
       if (token) headers.Authorization = `Bearer ${token}`;
-      const response = await fetch(this.client._url("/api/v1/stream/poll", query), {
+      const response = await fetch(this.link.url("/api/v1/stream/poll", query), {
         headers,
         credentials: token ? "omit" : "include",
         cache: "no-store",
@@ -554,10 +583,10 @@ class Transport {
 
   _take(answer) {
     if (answer.reset) {
-      this.client._reset(answer.last_id, answer.reason || "unknown");
+      this.link.deliver({ id: answer.last_id, event: RESET, data: { reason: answer.reason || "unknown" } });
       return;
     }
-    for (const event of answer.events) this.client._deliver(event);
+    for (const event of answer.events) this.link.deliver(event);
   }
 
   async poll() {
@@ -571,24 +600,24 @@ class Transport {
     let wait = 0;
     while (live()) {
       try {
-        if (!this.client.lastEventId) {
+        if (!this.link.cursor()) {
           const head = await this._get({});
           if (!live()) return;
-          if (!this.client.lastEventId) this.client.lastEventId = head.last_id;
+          this.link.startAt(head.last_id);
         }
-        const answer = await this._get({ after: this.client.lastEventId, wait, limit: 100 });
+        const answer = await this._get({ after: this.link.cursor(), wait, limit: 100 });
         if (!live()) return;
         this._take(answer);
         this.failures = 0;
-        this.client._setState("polling");
+        this.link.setState("polling");
         wait = this.options.pollWaitSeconds;
       } catch (error) {
         if (!live()) return;
         if (error instanceof HttpError && error.status === 401) {
-          this.client._unauthorized();
+          this.link.unauthorized();
           return;
         }
-        this.client._setState(this._offlineOr("reconnecting"));
+        this.link.setState(this._offlineOr("reconnecting"));
         await this._sleep(this._backoff());
         wait = 0;
       }
