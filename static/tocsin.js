@@ -20,14 +20,20 @@
  * line) checks that the stream's path delivers bytes, and a stream quiet for
  * two heartbeat intervals is checked against the poll endpoint.
  *
- * Events (`client.on(name, fn)`, or `addEventListener` with `event.detail`):
+ * Events (`client.on(name, fn)`, `fn(detail, event)`; or `addEventListener`):
  * - `event`: every stream event once, `{id, event, data}`, in order; also
  *   dispatched under its own name: `new_notification`, `notification_update`,
  *   `order_status_update`. Duplicates (same id) are dropped.
  * - `reset`: `{reason}`; the client's cursor moved on, refetch state over REST.
+ *   The client refreshes the unread count itself, once, unless a listener
+ *   calls `preventDefault()` on the event (`on`'s second argument) to say it
+ *   refetches a notification list, whose answer brings the count along.
  * - `state`: `live | polling | reconnecting | offline`.
  * - `unread`: the vendor's unread count (a number).
  * - `unauthorized`: the token or cookie was refused; the client stops.
+ *
+ * REST. `client.api(path, …)`: JSON in and out; an answer that carries
+ * `unread_count` (the notification list's) updates the unread count too.
  *
  * Tabs. With `shareKey` (e.g. the vendor id), tabs of one browser share one
  * connection: the tab holding a Web Lock is the leader and relays events,
@@ -96,9 +102,9 @@ export class TocsinClient extends EventTarget {
     this._onOffline = () => this.isLeader && this._setState("offline");
   }
 
-  /** Listen to one of the client's events; `fn` gets the event's detail. */
+  /** Listen to one of the client's events; `fn` gets the event's detail, and the event. */
   on(type, fn) {
-    this.addEventListener(type, (event) => fn(event.detail));
+    this.addEventListener(type, (event) => fn(event.detail, event));
     return this;
   }
 
@@ -137,6 +143,7 @@ export class TocsinClient extends EventTarget {
 
   /** A REST call: `path` under `baseUrl`, JSON in and out; throws with `.status` on errors. */
   async api(path, { method = "GET", body, query } = {}) {
+    const version = this._countVersion;
     const headers = { Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const token = await this._token();
@@ -154,6 +161,8 @@ export class TocsinClient extends EventTarget {
       if (response.status === 401) this._unauthorized();
       throw new HttpError(response.status, data);
     }
+    // Unless an event brought a newer count meanwhile.
+    if (data && version === this._countVersion) this._setUnread(data.unread_count);
     return data;
   }
 
@@ -216,12 +225,13 @@ export class TocsinClient extends EventTarget {
     return true;
   }
 
+  /** Go on from `id`, and have the state refetched: by a listener that says so, or here. */
   _applyReset(id, reason) {
     this.lastEventId = id;
     this._seen.clear();
     this._seenOrder = [];
-    this._emit(RESET, { reason });
-    this.refreshUnread().catch(() => {});
+    const event = new CustomEvent(RESET, { detail: { reason }, cancelable: true });
+    if (this.dispatchEvent(event)) this.refreshUnread().catch(() => {});
   }
 
   _unauthorized() {
@@ -258,9 +268,6 @@ export class TocsinClient extends EventTarget {
       case "reset":
         this._applyReset(message.id, message.reason);
         break;
-      case "unread":
-        this._setUnread(message.count);
-        break;
     }
   }
 
@@ -293,18 +300,13 @@ export class TocsinClient extends EventTarget {
 
   _deliver(event) {
     if (event.event === RESET) {
-      this._reset(event.id, event.data && event.data.reason);
+      const reason = event.data && event.data.reason;
+      this._applyReset(event.id, reason);
+      // Every tab refetches its own state, and its count with it.
+      this._post({ type: "reset", id: event.id, reason });
       return;
     }
     if (this._accept(event)) this._post({ type: "event", event });
-  }
-
-  _reset(id, reason) {
-    this._applyReset(id, reason);
-    this._post({ type: "reset", id, reason });
-    this.refreshUnread()
-      .then((count) => this._post({ type: "unread", count }))
-      .catch(() => {});
   }
 }
 
