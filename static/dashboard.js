@@ -124,6 +124,7 @@ class ListView {
     this.nextCursor = null;
     this.items = new Map();
     this.loading = null;
+    this.stale = false;
     root.addEventListener("click", (event) => this._click(event));
   }
 
@@ -133,6 +134,7 @@ class ListView {
 
   async load(cursor = this.cursor) {
     this.cursor = cursor || null;
+    this.stale = false;
     const query = { ...this.query, limit: this.limit, cursor: this.cursor };
     const run = client.api("/api/v1/notifications", { query }).then((page) => {
       if (this.loading !== run) return;
@@ -143,6 +145,16 @@ class ListView {
     });
     this.loading = run;
     return run;
+  }
+
+  /** Reload now if shown (true), or once shown again (false). */
+  refresh() {
+    if (this.root.closest("[hidden]")) {
+      this.stale = true;
+      return false;
+    }
+    this.load().catch(() => {});
+    return true;
   }
 
   _item(n) {
@@ -264,6 +276,7 @@ function initBell() {
 
   const open = (yes) => {
     menu.hidden = !yes;
+    if (yes && menuList.stale) menuList.load().catch(() => {});
     bell.setAttribute("aria-expanded", yes ? "true" : "false");
   };
   bell.addEventListener("click", (event) => {
@@ -326,8 +339,10 @@ function initLive() {
   client.on("order_status_update", ({ data }) => {
     toast({ title: `Order #${data.order_id}: ${humanType(data.status)}`, body: data.previous_status ? `was ${humanType(data.previous_status)}` : "" });
   });
-  client.on("reset", () => {
-    for (const list of lists) list.load().catch(() => {});
+  client.on("reset", (_, event) => {
+    // One request per list shown, and none for the count: a list's answer brings it.
+    const reloading = lists.map((list) => list.refresh());
+    if (reloading.includes(true)) event.preventDefault();
   });
   client.on("unauthorized", () => {
     toast({ title: "Signed out", body: "Your session ended. Open your sign-in link again.", priority: "urgent" });

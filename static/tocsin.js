@@ -20,14 +20,20 @@
  * line) checks that the stream's path delivers bytes, and a stream quiet for
  * two heartbeat intervals is checked against the poll endpoint.
  *
- * Events (`client.on(name, fn)`, or `addEventListener` with `event.detail`):
+ * Events (`client.on(name, fn)`, `fn(detail, event)`; or `addEventListener`):
  * - `event`: every stream event once, `{id, event, data}`, in order; also
  *   dispatched under its own name: `new_notification`, `notification_update`,
  *   `order_status_update`. Duplicates (same id) are dropped.
  * - `reset`: `{reason}`; the client's cursor moved on, refetch state over REST.
+ *   The client refreshes the unread count itself, once, unless a listener
+ *   calls `preventDefault()` on the event (`on`'s second argument) to say it
+ *   refetches a notification list, whose answer brings the count along.
  * - `state`: `live | polling | reconnecting | offline`.
  * - `unread`: the vendor's unread count (a number).
  * - `unauthorized`: the token or cookie was refused; the client stops.
+ *
+ * REST. `client.api(path, …)`: JSON in and out; an answer that carries
+ * `unread_count` (the notification list's) updates the unread count too.
  *
  * Tabs. With `shareKey` (e.g. the vendor id), tabs of one browser share one
  * connection: the tab holding a Web Lock is the leader and relays events,
@@ -96,9 +102,9 @@ export class TocsinClient extends EventTarget {
     this._onOffline = () => this.isLeader && this._setState("offline");
   }
 
-  /** Listen to one of the client's events; `fn` gets the event's detail. */
+  /** Listen to one of the client's events; `fn` gets the event's detail, and the event. */
   on(type, fn) {
-    this.addEventListener(type, (event) => fn(event.detail));
+    this.addEventListener(type, (event) => fn(event.detail, event));
     return this;
   }
 
@@ -137,6 +143,7 @@ export class TocsinClient extends EventTarget {
 
   /** A REST call: `path` under `baseUrl`, JSON in and out; throws with `.status` on errors. */
   async api(path, { method = "GET", body, query } = {}) {
+    const version = this._countVersion;
     const headers = { Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const token = await this._token();
@@ -154,6 +161,8 @@ export class TocsinClient extends EventTarget {
       if (response.status === 401) this._unauthorized();
       throw new HttpError(response.status, data);
     }
+    // Unless an event brought a newer count meanwhile.
+    if (data && version === this._countVersion) this._setUnread(data.unread_count);
     return data;
   }
 
@@ -216,12 +225,13 @@ export class TocsinClient extends EventTarget {
     return true;
   }
 
+  /** Go on from `id`, and have the state refetched: by a listener that says so, or here. */
   _applyReset(id, reason) {
     this.lastEventId = id;
     this._seen.clear();
     this._seenOrder = [];
-    this._emit(RESET, { reason });
-    this.refreshUnread().catch(() => {});
+    const event = new CustomEvent(RESET, { detail: { reason }, cancelable: true });
+    if (this.dispatchEvent(event)) this.refreshUnread().catch(() => {});
   }
 
   _unauthorized() {
@@ -258,44 +268,66 @@ export class TocsinClient extends EventTarget {
       case "reset":
         this._applyReset(message.id, message.reason);
         break;
-      case "unread":
-        this._setUnread(message.count);
-        break;
     }
   }
 
-  // -- the leader: what the transport calls ----------------------------------
+  // -- the leader ----------------------------------------------------------------
 
   _lead() {
     if (this._closed || this.isLeader) return;
     this.isLeader = true;
     this._emit("role", "leader");
-    this._transport = new Transport(this);
+    this._transport = new Transport(this._link(), this.options);
     this._transport.start();
+  }
+
+  /** What the transport may ask of the client, and nothing more (see `Transport`). */
+  _link() {
+    return Object.freeze({
+      url: (path, query) => this._url(path, query),
+      token: () => this._token(),
+      cursor: () => this.lastEventId,
+      startAt: (id) => {
+        if (!this.lastEventId) this.lastEventId = id;
+      },
+      seen: (id) => this._seen.has(id),
+      deliver: (event) => this._deliver(event),
+      state: () => this.state,
+      setState: (state) => this._setState(state),
+      unauthorized: () => this._unauthorized(),
+    });
   }
 
   _deliver(event) {
     if (event.event === RESET) {
-      this._reset(event.id, event.data && event.data.reason);
+      const reason = event.data && event.data.reason;
+      this._applyReset(event.id, reason);
+      // Every tab refetches its own state, and its count with it.
+      this._post({ type: "reset", id: event.id, reason });
       return;
     }
     if (this._accept(event)) this._post({ type: "event", event });
   }
-
-  _reset(id, reason) {
-    this._applyReset(id, reason);
-    this._post({ type: "reset", id, reason });
-    this.refreshUnread()
-      .then((count) => this._post({ type: "unread", count }))
-      .catch(() => {});
-  }
 }
 
-/** The leader's connection: the stream, or polling, and the switching between them. */
+/**
+ * The leader's connection: the stream, or polling, and the switching between
+ * them. It sees its client only through `link`:
+ *   url(path, query)  an absolute URL under `baseUrl`
+ *   token()           a Promise of the vendor token, or of null (the cookie)
+ *   cursor()          the last event id taken, or null
+ *   startAt(id)       take `id` (the log's head) as the cursor, unless there is one
+ *   seen(id)          whether the event `id` was taken already
+ *   deliver(event)    an event `{id, event, data}` of the log, in order; a
+ *                     `reset` too (its id is the log's head)
+ *   state()           `live | polling | reconnecting | offline`, as shown
+ *   setState(state)   show another state
+ *   unauthorized()    the token or cookie was refused: the client stops
+ */
 class Transport {
-  constructor(client) {
-    this.client = client;
-    this.options = client.options;
+  constructor(link, options) {
+    this.link = link;
+    this.options = options;
     this.mode = null;
     this.stopped = false;
     this.failures = 0;
@@ -327,7 +359,7 @@ class Transport {
     this.failures = 0;
     this.sseFailures = 0;
     if (this.wakeUp) this.wakeUp();
-    else if (this.mode === "sse" && this.client.state !== "live") this.sse();
+    else if (this.mode === "sse" && this.link.state() !== "live") this.sse();
   }
 
   _teardown() {
@@ -375,11 +407,10 @@ class Transport {
 
   async _streamUrl(withCursor) {
     const query = {};
-    const client = this.client;
-    if (withCursor && client.lastEventId) query.last_event_id = client.lastEventId;
-    const token = await client._token();
+    if (withCursor) query.last_event_id = this.link.cursor();
+    const token = await this.link.token();
     if (token) query.access_token = token;
-    return client._url("/api/v1/stream", query);
+    return this.link.url("/api/v1/stream", query);
   }
 
   // -- Server-Sent Events ------------------------------------------------------
@@ -392,7 +423,7 @@ class Transport {
     try {
       // Start from a known position, so the quiet check has a cursor to compare
       // and nothing between the page's REST fetch and the stream is lost.
-      if (!this.client.lastEventId) this.client.lastEventId = (await this._get({})).last_id;
+      if (!this.link.cursor()) this.link.startAt((await this._get({})).last_id);
       url = await this._streamUrl(true);
     } catch {
       if (!this.stopped && generation === this.generation) this._sseFailed();
@@ -406,7 +437,7 @@ class Transport {
       if (this.es !== es) return;
       this.failures = 0;
       this.sseFailures = 0;
-      this.client._setState("live");
+      this.link.setState("live");
       this._armQuietCheck(generation);
     };
     const onEvent = (name) => (message) => {
@@ -417,7 +448,7 @@ class Transport {
       } catch {
         return;
       }
-      this.client._deliver({ id: message.lastEventId, event: name, data });
+      this.link.deliver({ id: message.lastEventId, event: name, data });
       this._armQuietCheck(generation);
     };
     for (const name of [...EVENTS, RESET]) es.addEventListener(name, onEvent(name));
@@ -447,13 +478,13 @@ class Transport {
         return;
       } catch (error) {
         if (error instanceof HttpError && error.status === 401) {
-          this.client._unauthorized();
+          this.link.unauthorized();
           return;
         }
       }
     }
     if (generation !== this.generation || this.stopped) return;
-    this.client._setState(this._offlineOr("reconnecting"));
+    this.link.setState(this._offlineOr("reconnecting"));
     this._later(this._backoff(), () => generation === this.generation && !this.stopped && this.sse());
   }
 
@@ -468,18 +499,18 @@ class Transport {
       this.timers.delete(this.quietTimer);
     }
     this.quietTimer = this._later(2 * this.heartbeatMs, async () => {
-      if (generation !== this.generation || !this.client.lastEventId) {
+      if (generation !== this.generation || !this.link.cursor()) {
         if (generation === this.generation) this._armQuietCheck(generation);
         return;
       }
       let answer;
       try {
-        answer = await this._get({ after: this.client.lastEventId, wait: 0, limit: 100 });
+        answer = await this._get({ after: this.link.cursor(), wait: 0, limit: 100 });
       } catch {
         if (generation === this.generation) this._armQuietCheck(generation);
         return;
       }
-      const unseen = () => answer.events.filter((e) => !this.client._seen.has(e.id));
+      const unseen = () => answer.events.filter((e) => !this.link.seen(e.id));
       if (!answer.reset && unseen().length) await this._sleep(1000);
       if (generation !== this.generation) return;
       if (answer.reset || unseen().length) {
@@ -503,7 +534,7 @@ class Transport {
     const timer = setTimeout(() => controller.abort(), 2 * this.heartbeatMs);
     try {
       const url = await this._streamUrl(withCursor);
-      const token = await this.client._token();
+      const token = await this.link.token();
       const response = await fetch(url, {
         headers: { Accept: "text/event-stream" },
         credentials: token ? "omit" : "include",
@@ -511,7 +542,7 @@ class Transport {
         signal: controller.signal,
       });
       if (response.status === 401) {
-        this.client._unauthorized();
+        this.link.unauthorized();
         return "failed";
       }
       if (!response.ok || !response.body) return "failed";
@@ -534,10 +565,10 @@ class Transport {
     this.controllers.add(controller);
     const timer = setTimeout(() => controller.abort(), ((query.wait || 0) + 15) * 1000);
     try {
-      const token = await this.client._token();
+      const token = await this.link.token();
       const headers = { Accept: "application/json" };
       if (token) headers.Authorization = `Bearer ${token}`;
-      const response = await fetch(this.client._url("/api/v1/stream/poll", query), {
+      const response = await fetch(this.link.url("/api/v1/stream/poll", query), {
         headers,
         credentials: token ? "omit" : "include",
         cache: "no-store",
@@ -554,10 +585,10 @@ class Transport {
 
   _take(answer) {
     if (answer.reset) {
-      this.client._reset(answer.last_id, answer.reason || "unknown");
+      this.link.deliver({ id: answer.last_id, event: RESET, data: { reason: answer.reason || "unknown" } });
       return;
     }
-    for (const event of answer.events) this.client._deliver(event);
+    for (const event of answer.events) this.link.deliver(event);
   }
 
   async poll() {
@@ -571,24 +602,24 @@ class Transport {
     let wait = 0;
     while (live()) {
       try {
-        if (!this.client.lastEventId) {
+        if (!this.link.cursor()) {
           const head = await this._get({});
           if (!live()) return;
-          if (!this.client.lastEventId) this.client.lastEventId = head.last_id;
+          this.link.startAt(head.last_id);
         }
-        const answer = await this._get({ after: this.client.lastEventId, wait, limit: 100 });
+        const answer = await this._get({ after: this.link.cursor(), wait, limit: 100 });
         if (!live()) return;
         this._take(answer);
         this.failures = 0;
-        this.client._setState("polling");
+        this.link.setState("polling");
         wait = this.options.pollWaitSeconds;
       } catch (error) {
         if (!live()) return;
         if (error instanceof HttpError && error.status === 401) {
-          this.client._unauthorized();
+          this.link.unauthorized();
           return;
         }
-        this.client._setState(this._offlineOr("reconnecting"));
+        this.link.setState(this._offlineOr("reconnecting"));
         await this._sleep(this._backoff());
         wait = 0;
       }

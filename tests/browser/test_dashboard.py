@@ -28,8 +28,11 @@ def publish(base_url: str, vendor: str, title: str, **fields: object) -> dict[st
     return dict(r.json())
 
 
-async def open_dashboard(context: BrowserContext, base_url: str, vendor: str) -> Page:
-    page = await context.new_page()
+async def open_dashboard(
+    context: BrowserContext, base_url: str, vendor: str, page: Page | None = None
+) -> Page:
+    """Sign `vendor` in and land on its dashboard, in a new page or in `page`."""
+    page = page or await context.new_page()
     await page.goto(login_url(base_url, vendor))
     assert page.url == f"{base_url}/dashboard", "the login redirect keeps the token out of the URL"
     return page
