@@ -1,51 +1,160 @@
-"""A non-editable install ships the templates, static files and migrations."""
+"""A non-editable install works: the wheel, installed into a fresh virtualenv,
+imports, runs its CLI and serves the embedded default from another folder.
+
+`pip install .` once built a wheel without `tocsin.delivery`, so `import
+tocsin.app` failed: every module of the source tree must be in the wheel.
+"""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
+import venv
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
+import pytest
+
+from tests._server import free_port
+
 REPO = Path(__file__).resolve().parent.parent
+SRC = REPO / "src"
 
 
-def test_the_wheel_carries_templates_static_files_and_migrations(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "-q",
-            "-w",
-            str(tmp_path),
-            str(REPO),
-        ],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(REPO)],
         check=True,
         timeout=300,
     )
-    (wheel,) = tmp_path.glob("tocsin-*.whl")
+    (built,) = out.glob("tocsin-*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtualenv with the wheel (and its dependencies) installed; its `bin/`."""
+    home = tmp_path_factory.mktemp("venv")
+    venv.create(home, with_pip=True)
+    subprocess.run(
+        [str(home / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)],
+        check=True,
+        timeout=600,
+    )
+    return home / "bin"
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    """The environment of a user's shell: no test settings, nothing pointing at the checkout."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TOCSIN_", "PYTHON"))}
+    env.update(extra)
+    return env
+
+
+def test_the_wheel_carries_every_module_template_static_file_and_migration(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    expected = {
-        "tocsin/static/tocsin.js",
-        "tocsin/migrations/env.py",
-        "tocsin/migrations/script.py.mako",
-        "tocsin/migrations/versions/0001_initial.py",
-        "tocsin/py.typed",
-    }
-    assert expected <= names
-    repo_templates = {
-        "tocsin/templates/" + p.relative_to(REPO / "templates").as_posix()
-        for p in (REPO / "templates").rglob("*")
-        if p.is_file() and p.name != ".keep"
-    }
-    assert repo_templates
-    assert repo_templates <= names
-    repo_static = {
-        "tocsin/static/" + p.relative_to(REPO / "static").as_posix()
-        for p in (REPO / "static").rglob("*")
-        if p.is_file() and p.name != ".keep"
-    }
-    assert repo_static <= names
+    modules = {p.relative_to(SRC).as_posix() for p in (SRC / "tocsin").rglob("*.py")}
+    assert modules, "no modules found under src/tocsin"
+    assert modules <= names, f"missing from the wheel: {sorted(modules - names)}"
+    assert "tocsin/py.typed" in names
+    assert "tocsin/storage/migrations/script.py.mako" in names
+    for folder in ("templates", "static"):
+        files = {
+            f"tocsin/{folder}/" + p.relative_to(REPO / folder).as_posix()
+            for p in (REPO / folder).rglob("*")
+            if p.is_file() and p.name != ".keep"
+        }
+        assert files, folder
+        assert files <= names, f"missing from the wheel: {sorted(files - names)}"
+
+
+@pytest.mark.timeout(900)
+def test_installed_wheel_imports_and_runs_its_cli(installed: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    imported = subprocess.run(
+        [str(installed / "python"), "-c", "import tocsin.app, tocsin; print(tocsin.__file__)"],
+        cwd=elsewhere,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert imported.returncode == 0, imported.stderr
+    assert "site-packages" in imported.stdout, imported.stdout
+    helped = subprocess.run(
+        [str(installed / "tocsin"), "--help"],
+        cwd=elsewhere,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert helped.returncode == 0, helped.stderr
+    assert "serve" in helped.stdout
+
+
+@pytest.fixture
+def served(installed: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """`tocsin serve` of the installed wheel, in an empty folder, with no settings at all."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    port = free_port()
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [str(installed / "tocsin"), "serve", "--port", str(port)],
+        cwd=elsewhere,
+        env=_clean_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the installed tocsin did not answer /healthz"
+            time.sleep(0.1)
+        yield url, elsewhere
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+@pytest.mark.timeout(900)
+def test_installed_wheel_serves_the_embedded_default_from_another_folder(
+    installed: Path, served: tuple[str, Path]
+) -> None:
+    url, elsewhere = served
+    assert (elsewhere / "tocsin.db").is_file(), "the embedded default keeps ./tocsin.db"
+
+    script = httpx.get(url + "/static/tocsin.js")
+    assert script.status_code == 200
+    assert script.content == (REPO / "static" / "tocsin.js").read_bytes()
+
+    minted = subprocess.run(
+        [str(installed / "tocsin"), "token", "acme"],
+        cwd=elsewhere,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert minted.returncode == 0, minted.stderr
+    token = minted.stdout.strip().splitlines()[-1]
+    page = httpx.get(url + "/dashboard", cookies={"tocsin_token": token})
+    assert page.status_code == 200, page.text
+    assert 'data-tocsin="unread-count"' in page.text
+    assert "acme" in page.text

@@ -133,3 +133,23 @@ def test_with_checks_again() -> None:
     with pytest.raises(ConfigError):
         s.with_(env="production")
     assert s.with_(env="production", secret_key=STRONG).production
+
+
+def test_api_keys_with_the_default_secret_are_refused_outside_development(
+    tmp_path: Path,
+) -> None:
+    for env in ("test", "production"):
+        with pytest.raises(ConfigError, match="TOCSIN_SECRET_KEY is the public default"):
+            from_env(tmp_path, TOCSIN_ENV=env, TOCSIN_API_KEYS="k1")
+
+
+def test_api_keys_with_the_default_secret_warn_loudly_in_development(tmp_path: Path) -> None:
+    s = from_env(tmp_path, TOCSIN_API_KEYS="k1")
+    assert any("public default" in w for w in s.warnings())
+    assert from_env(tmp_path, TOCSIN_API_KEYS="k1", TOCSIN_SECRET_KEY=STRONG).warnings() == []
+
+
+def test_a_cors_wildcard_never_comes_with_credentials(tmp_path: Path) -> None:
+    assert not from_env(tmp_path, TOCSIN_CORS_ORIGINS="*").cors_credentials
+    assert not from_env(tmp_path, TOCSIN_CORS_ORIGINS="https://a.example,*").cors_credentials
+    assert from_env(tmp_path, TOCSIN_CORS_ORIGINS="https://a.example").cors_credentials

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator
+from urllib.parse import quote
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -13,9 +14,10 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Match, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from tocsin import paths
 from tocsin.errors import TocsinError
@@ -84,6 +86,8 @@ def create_app(settings: Settings | None = None, *, workers: bool | None = None)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        for warning in settings.warnings():
+            log.warning("%s", warning)
         rt = Runtime.build(settings)
         await rt.start(workers=run_workers)
         app.state.tocsin = rt
@@ -112,8 +116,11 @@ def create_app(settings: Settings | None = None, *, workers: bool | None = None)
         middleware.append(
             Middleware(
                 CORSMiddleware,
-                allow_origins=list(settings.cors_origins),
-                allow_credentials=True,
+                allow_origins=["*"]
+                if "*" in settings.cors_origins
+                else list(settings.cors_origins),
+                # A wildcard with credentials would let any site read a signed-in vendor's data.
+                allow_credentials=settings.cors_credentials,
                 allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
                 allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "Idempotency-Key"],
             )
@@ -129,7 +136,35 @@ def create_app(settings: Settings | None = None, *, workers: bool | None = None)
         },
     )
     app.state.settings = settings
+    _relative_slash_redirects(app.router)
     return app
+
+
+def _relative_slash_redirects(router: Router) -> None:
+    """Redirect `/path/` to `/path` (and back) with a relative `Location`.
+
+    Starlette's own redirect builds an absolute URL from the `Host` header, which
+    a client chooses: behind a proxy that passes `Host` through, a link could send
+    a vendor to another site.
+    """
+    router.redirect_slashes = False
+    fallback = router.default
+
+    async def default(scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and path not in ("", "/"):
+            other = dict(scope, path=path.rstrip("/") if path.endswith("/") else path + "/")
+            if any(route.matches(other)[0] is not Match.NONE for route in router.routes):
+                query = scope.get("query_string", b"").decode("latin-1")
+                location = quote(other["path"]) + (f"?{query}" if query else "")
+                if location.startswith("//"):  # would name another host
+                    await fallback(scope, receive, send)
+                    return
+                await RedirectResponse(location)(scope, receive, send)
+                return
+        await fallback(scope, receive, send)
+
+    router.default = default  # type: ignore[method-assign]
 
 
 def install_log_redaction() -> None:

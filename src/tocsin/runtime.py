@@ -18,8 +18,9 @@ from tocsin.notifications.service import NotificationService
 from tocsin.realtime.eventlog import EventLog
 from tocsin.realtime.eventlog.redis import RedisLog
 from tocsin.realtime.eventlog.sql import SqlLog
-from tocsin.realtime.hub import SHUTDOWN, Hub
+from tocsin.realtime.hub import Hub
 from tocsin.realtime.relay import Relay
+from tocsin.realtime.wire import CloseReason
 from tocsin.settings import DEV_API_KEY, Settings
 from tocsin.storage import migrate
 from tocsin.storage.stores import Stores
@@ -91,10 +92,10 @@ class Runtime:
 
     def close_streams_soon(self) -> None:
         """End every open stream and long-poll; safe to call from a signal handler."""
-        self._loop.call_soon_threadsafe(self.hub.close_all, SHUTDOWN)
+        self._loop.call_soon_threadsafe(self.hub.close_all, CloseReason.SHUTDOWN)
 
     async def stop(self) -> None:
-        self.hub.close_all(SHUTDOWN)
+        self.hub.close_all(CloseReason.SHUTDOWN)
         await self.pipeline.stop()
         for task in self.tasks:
             task.cancel()

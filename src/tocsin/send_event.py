@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from tocsin.client import Client, ClientError
-from tocsin.marketplace.schemas import EVENT_TYPES, SAMPLES
+from tocsin.marketplace.registry import EVENTS
 from tocsin.settings import Settings
 
 
@@ -17,7 +17,7 @@ def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
         "send-event",
         help="post a marketplace event to a running tocsin",
-        description=f"Event types: {', '.join(EVENT_TYPES)}.",
+        description=f"Event types: {', '.join(EVENTS)}.",
     )
     parser.add_argument("type", help="e.g. order.created")
     parser.add_argument("data", nargs="?", help="the event's data: JSON, @FILE, or - for stdin")
@@ -35,7 +35,8 @@ def add_parser(sub: Any) -> None:
 
 def _data(args: argparse.Namespace) -> dict[str, Any]:
     if args.sample:
-        return SAMPLES.get(args.type, {})
+        entry = EVENTS.get(args.type)
+        return dict(entry.sample) if entry else {}
     raw = args.data
     if raw is None:
         raise SystemExit("tocsin send-event: give the event's data (JSON, @FILE or -) or --sample")

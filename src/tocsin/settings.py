@@ -168,6 +168,23 @@ class Settings:
         return (DEV_API_KEY,)
 
     @property
+    def cors_credentials(self) -> bool:
+        """Whether CORS answers may carry credentials: never for a wildcard origin."""
+        return bool(self.cors_origins) and "*" not in self.cors_origins
+
+    def warnings(self) -> list[str]:
+        """What is allowed in development but must be said loudly at start-up."""
+        out = []
+        if self.api_keys and self.secret_key == DEV_SECRET:
+            out.append(
+                "TOCSIN_API_KEYS is set but TOCSIN_SECRET_KEY is the public default: anyone "
+                "can sign vendor tokens. Set TOCSIN_SECRET_KEY before this leaves development."
+            )
+        if "*" in self.cors_origins:
+            out.append("TOCSIN_CORS_ORIGINS=*: any site may call the API, without credentials")
+        return out
+
+    @property
     def embedded(self) -> bool:
         """True when the event log lives in the SQL database (no Redis)."""
         return not self.redis_url
@@ -179,6 +196,12 @@ class Settings:
             raise ConfigError("TOCSIN_DATABASE_URL must be a sqlite:// or postgresql:// URL")
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError("TOCSIN_REDIS_URL must be a redis:// URL")
+        if self.api_keys and self.secret_key == DEV_SECRET and self.env != "development":
+            # Anyone can read the default secret in this source: tokens it signs prove nothing.
+            raise ConfigError(
+                f"TOCSIN_API_KEYS is set but TOCSIN_SECRET_KEY is the public default: "
+                f"TOCSIN_ENV={self.env} refuses it; set a random value of at least 32 characters"
+            )
         if self.production:
             if self.secret_key == DEV_SECRET:
                 raise ConfigError(

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests._server import API_KEY
 
@@ -49,3 +51,39 @@ async def until_logged(
         timeout -= 5
         assert timeout > -5, f"only {len(events)} of {count} events were logged"
     return str(events[count - 1]["id"])
+
+
+async def subscribers(base_url: str) -> float:
+    """The server's `tocsin_subscribers` gauge: its open streams and waiting polls."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+        r = await client.get("/metrics")
+    assert r.status_code == 200, r.text
+    for family in text_string_to_metric_families(r.text):
+        if family.name == "tocsin_subscribers":
+            return float(family.samples[0].value)
+    raise AssertionError("/metrics has no tocsin_subscribers gauge")
+
+
+async def settled_subscribers(base_url: str, still: float = 0.1, timeout: float = 10.0) -> float:
+    """The gauge once it has held still for `still` seconds, so that a stream closed
+    just before (its server side notices a moment later) no longer counts."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    count = await subscribers(base_url)
+    since = loop.time()
+    while loop.time() - since < still:
+        assert loop.time() < deadline, f"the subscriber count did not settle in {timeout} s"
+        await asyncio.sleep(0.02)
+        now = await subscribers(base_url)
+        if now != count:
+            count, since = now, loop.time()
+    return count
+
+
+async def until_subscribed(base_url: str, above: float, timeout: float = 10.0) -> None:
+    """Wait until the server holds more than `above` subscribers: a poll is waiting."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while (count := await subscribers(base_url)) <= above:
+        assert loop.time() < deadline, f"still {count} subscribers after {timeout} s"
+        await asyncio.sleep(0.01)

@@ -12,7 +12,7 @@ import pytest
 
 from tests._nginx import CONFIG, Nginx, run_nginx
 from tests.conftest import ServerFactory, mint_token
-from tests.stream._helpers import poll, publish
+from tests.stream._helpers import poll, publish, settled_subscribers, until_subscribed
 from tests.stream._sse import Stream
 
 HEARTBEAT = 15.0
@@ -53,8 +53,10 @@ async def test_resume_and_poll_through_nginx(proxied: tuple[str, Nginx], vendor:
     async with Stream(proxy.url, token, last_event_id=start) as stream:
         replayed = await stream.take(2)
     assert [e.data["notification"]["title"] for e in replayed] == ["a", "b"]
+    idle = await settled_subscribers(direct)
     waiting = asyncio.create_task(poll(proxy.url, token, after=replayed[-1].id, wait=20))
-    await asyncio.sleep(0.3)
+    await until_subscribed(direct, above=idle)
+    assert not waiting.done()
     await publish(proxy.url, vendor, "c")
     answer = await asyncio.wait_for(waiting, 15)
     assert [e["data"]["notification"]["title"] for e in answer["events"]] == ["c"]

@@ -9,7 +9,7 @@ import httpx
 
 from tests._server import Server
 from tests.conftest import mint_token
-from tests.stream._helpers import poll, publish, until_logged
+from tests.stream._helpers import poll, publish, settled_subscribers, until_logged, until_subscribed
 from tests.stream._sse import Stream
 
 
@@ -60,9 +60,10 @@ async def test_limit_pages_through_in_order(server: Server, vendor: str) -> None
 async def test_long_poll_returns_when_an_event_arrives(server: Server, vendor: str) -> None:
     token = mint_token(server.url, vendor)
     start = (await poll(server.url, token))["last_id"]
+    idle = await settled_subscribers(server.url)
     began = time.monotonic()
     waiting = asyncio.create_task(poll(server.url, token, after=start, wait=25))
-    await asyncio.sleep(0.3)  # let the poll start waiting: the point of the test
+    await until_subscribed(server.url, above=idle)  # waiting: the point of the test
     assert not waiting.done()
     await publish(server.url, vendor, "wake up")
     answer = await asyncio.wait_for(waiting, 20)

@@ -1,4 +1,9 @@
-"""Email and SMS delivery: a durable queue, a worker that retries with backoff, an attempt log.
+"""Delivery: channels as plug-ins, a durable queue, a retrying worker, an attempt log.
+
+Each channel (`in_app`, `email`, `sms`) is one entry in `tocsin.delivery.channels`:
+the template blocks it renders, the typed message it builds from them, the
+contact it sends to and its sender. In-app is the notification itself; the
+others are queued here.
 
 The `deliveries` table is the truth about every message: rendered once when
 its event is ingested, then `pending → sending → sent | failed`. The queue
@@ -16,9 +21,29 @@ stays the same across attempts (the email's `Message-ID`, the SMS webhook's
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Protocol
 
 from tocsin.model import Delivery as Delivery
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """One notification's templates, rendered: the text of each block and the HTML part."""
+
+    blocks: Mapping[str, str]
+    html: str
+
+
+class Message(Protocol):
+    """What a channel builds from `Rendered`, stored as JSON with its delivery."""
+
+    def to_json(self) -> dict[str, str]: ...
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 class SendError(Exception):

@@ -1,5 +1,8 @@
 """Email over SMTP (aiosmtplib): a `multipart/alternative` message, text and HTML.
 
+The templates' `email_subject` and `email_text` blocks and the `<type>.html`
+part become a `Mail`; without `TOCSIN_SMTP_HOST` no email is queued at all.
+
 The `Message-ID` is derived from the delivery's key, so a resend after a crash
 carries the same id and mail clients can tell it is the same message.
 """
@@ -8,14 +11,59 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
+from typing import Annotated
 
 import aiosmtplib
+from pydantic import AfterValidator, StringConstraints
 
-from tocsin.delivery import Delivery, SendError
+from tocsin.delivery import Delivery, Rendered, SendError, one_line
 from tocsin.settings import Settings
+
+BLOCKS = ("email_subject", "email_text")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_ADDRESS = re.compile(r"^[^@\s<>\"(),;:]+@[^@\s<>\"(),;:]+\.[^@\s<>\"(),;:]+$")
+
+
+def _address(value: str) -> str:
+    if not _ADDRESS.match(value):
+        raise ValueError("must be an email address")
+    return value
+
+
+# The vendor's `email` contact detail.
+Address = Annotated[str, StringConstraints(max_length=320), AfterValidator(_address)]
+
+
+@dataclass(frozen=True, slots=True)
+class Mail:
+    subject: str
+    text: str
+    html: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"subject": self.subject, "text": self.text, "html": self.html}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, str]) -> Mail:
+        return cls(subject=data["subject"], text=data["text"], html=data["html"])
+
+
+def build(rendered: Rendered) -> Mail:
+    return Mail(
+        subject=one_line(rendered.blocks["email_subject"]),
+        text=_BLANK_LINES.sub("\n\n", rendered.blocks["email_text"]) + "\n",
+        html=rendered.html,
+    )
+
+
+def configured(settings: Settings) -> bool:
+    return bool(settings.smtp_host)
 
 
 def message_id(key: str, sender: str) -> str:
@@ -24,15 +72,16 @@ def message_id(key: str, sender: str) -> str:
 
 
 def build_message(settings: Settings, delivery: Delivery) -> EmailMessage:
+    mail = Mail.from_json(delivery.message)
     msg = EmailMessage()
     msg["From"] = settings.smtp_from
     msg["To"] = delivery.recipient
-    msg["Subject"] = delivery.message["subject"]
+    msg["Subject"] = mail.subject
     msg["Date"] = format_datetime(datetime.now(UTC))
     msg["Message-ID"] = message_id(delivery.key, settings.smtp_from)
     msg["X-Tocsin-Type"] = delivery.type
-    msg.set_content(delivery.message["text"])
-    msg.add_alternative(delivery.message["html"], subtype="html")
+    msg.set_content(mail.text)
+    msg.add_alternative(mail.html, subtype="html")
     return msg
 
 

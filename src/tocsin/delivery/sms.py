@@ -3,22 +3,57 @@
 The webhook gets `POST <url>` with `{"to", "text", "id", "vendor_id", "type"}`,
 the configured `Authorization` header and `Idempotency-Key: <id>` (the same on
 every attempt of one message). 2xx is success; 408, 429 and 5xx are retried;
-any other status is a permanent failure.
+any other status is a permanent failure. The text is the templates' `sms`
+block on one line, at most `SMS_MAX` characters.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated
 
 import httpx
+from pydantic import AfterValidator
 
-from tocsin.delivery import Delivery, Sender, SendError
+from tocsin.delivery import Delivery, Rendered, Sender, SendError, one_line
 from tocsin.settings import Settings
 
 log = logging.getLogger(__name__)
 
+BLOCKS = ("sms",)
+SMS_MAX = 1600  # ten concatenated SMS segments
 RETRYABLE = frozenset({408, 425, 429})
+_PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+
+def _phone(value: str) -> str:
+    if not _PHONE.match(value):
+        raise ValueError("must be a phone number in E.164 form, e.g. +4915112345678")
+    return value
+
+
+# The vendor's `phone` contact detail.
+Phone = Annotated[str, AfterValidator(_phone)]
+
+
+@dataclass(frozen=True, slots=True)
+class Sms:
+    text: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"text": self.text}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, str]) -> Sms:
+        return cls(text=data["text"])
+
+
+def build(rendered: Rendered) -> Sms:
+    return Sms(text=one_line(rendered.blocks["sms"])[:SMS_MAX])
 
 
 def idempotency_key(delivery: Delivery) -> str:
@@ -33,7 +68,7 @@ class LogProvider:
     """Writes each SMS to the log instead of sending it."""
 
     async def send(self, delivery: Delivery) -> None:
-        log.info("SMS to %s: %s", mask(delivery.recipient), delivery.message["text"])
+        log.info("SMS to %s: %s", mask(delivery.recipient), Sms.from_json(delivery.message).text)
 
     async def close(self) -> None:
         return None
@@ -51,7 +86,7 @@ class WebhookProvider:
         key = idempotency_key(delivery)
         body = {
             "to": delivery.recipient,
-            "text": delivery.message["text"],
+            "text": Sms.from_json(delivery.message).text,
             "id": key,
             "vendor_id": delivery.vendor_id,
             "type": delivery.type,

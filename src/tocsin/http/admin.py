@@ -26,6 +26,7 @@ from tocsin.http._html import redirect, render
 from tocsin.http._request import runtime
 from tocsin.http.adminauth import Session
 from tocsin.http.schemas import NotificationIn
+from tocsin.marketplace import registry
 from tocsin.marketplace import schemas as events
 from tocsin.notifications.service import NewNotification
 
@@ -265,7 +266,8 @@ async def send_notification(request: Request) -> Response:
 
 
 def _sample(event_type: str) -> str:
-    data = events.SAMPLES.get(event_type, {})
+    entry = registry.EVENTS.get(event_type)
+    data = dict(entry.sample) if entry else {}
     return json.dumps(data, indent=2, ensure_ascii=False)
 
 
@@ -274,14 +276,14 @@ async def event_form(request: Request) -> Response:
     if session is None:
         return redirect("/admin/login")
     event_type = request.query_params.get("type", "order.created")
-    if event_type not in events.EVENT_TYPES:
+    if event_type not in registry.EVENTS:
         event_type = "order.created"
     return _page(
         request,
         "admin/event.html",
         session,
         {
-            "types": list(events.EVENT_TYPES),
+            "types": list(registry.EVENTS),
             "event_type": event_type,
             "event_id": f"admin-{uuid.uuid4().hex[:12]}",
             "data": _sample(event_type),
@@ -312,7 +314,7 @@ async def send_event(request: Request) -> Response:
                 "data": data,
             }
         )
-        outcome = await rt.ingest.ingest(events.parse(envelope))
+        outcome = await rt.ingest.ingest(registry.parse(envelope))
         result = {
             "event_id": outcome.event_id,
             "notifications": outcome.notifications,
@@ -331,7 +333,7 @@ async def send_event(request: Request) -> Response:
         "admin/event.html",
         session,
         {
-            "types": list(events.EVENT_TYPES),
+            "types": list(registry.EVENTS),
             "event_type": event_type,
             "event_id": f"admin-{uuid.uuid4().hex[:12]}" if result else event_id,
             "data": text,

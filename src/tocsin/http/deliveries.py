@@ -8,10 +8,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tocsin.delivery.channels import QUEUED
 from tocsin.errors import ValidationFailed
 from tocsin.http import auth
 from tocsin.http._request import query_int, runtime, vendor_path
-from tocsin.marketplace.preferences import CHANNELS
 from tocsin.model import Row
 from tocsin.realtime.wire import iso
 
@@ -67,7 +67,7 @@ async def _deliveries(request: Request, vendor_id: str) -> Response:
         cursor=int(cursor) if cursor else None,
         limit=limit,
         status=_choice(request, "status", ("pending", "sending", "sent", "failed")),
-        channel=_choice(request, "channel", tuple(c for c in CHANNELS if c != "in_app")),
+        channel=_choice(request, "channel", tuple(c.name for c in QUEUED)),
     )
     return JSONResponse(
         {

@@ -10,8 +10,8 @@ from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from tocsin.delivery import channels
 from tocsin.http import schemas as models
-from tocsin.http.contacts import ContactIn
 from tocsin.marketplace import preferences
 from tocsin.marketplace import schemas as events
 
@@ -24,7 +24,7 @@ _MODELS: list[tuple[type[BaseModel], Mode]] = [
     (models.BulkIn, "validation"),
     (models.TokenIn, "validation"),
     (events.Envelope, "validation"),
-    (ContactIn, "validation"),
+    (channels.ContactIn, "validation"),
     (preferences.PreferencesPatch, "validation"),
     (models.Notification, "serialization"),
     (models.NotificationPage, "serialization"),
@@ -246,7 +246,7 @@ def document() -> dict[str, Any]:
         },
         "/api/v1/preferences": {
             "get": {
-                "summary": "Per notification type and channel (in_app, email, sms)",
+                "summary": f"Per notification type and channel ({', '.join(channels.NAMES)})",
                 "security": VENDOR,
                 "responses": {"200": _object("preferences"), **_problems(401, 403)},
             },
@@ -262,7 +262,7 @@ def document() -> dict[str, Any]:
                 "summary": "Where email and SMS go",
                 "security": PUBLISHER,
                 "parameters": [vendor_path],
-                "requestBody": _body(ContactIn),
+                "requestBody": _body(channels.ContactIn),
                 "responses": {"200": _object("the contact"), **_problems(400, 401, 403, 422)},
             }
         },

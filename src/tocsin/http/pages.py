@@ -26,7 +26,7 @@ from tocsin.fields import PRIORITIES
 from tocsin.http import auth
 from tocsin.http._html import redirect, render, secure_cookies
 from tocsin.http._request import read_body, runtime
-from tocsin.marketplace.rules import NOTIFICATION_TYPES
+from tocsin.marketplace.registry import NOTIFICATION_TYPES
 from tocsin.notifications.service import NewNotification
 from tocsin.realtime import wire
 from tocsin.runtime import Runtime

@@ -18,7 +18,7 @@ from tocsin import metrics
 from tocsin.http import auth
 from tocsin.http._request import query_float, query_int, runtime
 from tocsin.realtime import wire
-from tocsin.realtime.eventlog import TOO_MANY, ReadResult
+from tocsin.realtime.eventlog import ReadResult
 from tocsin.realtime.hub import Subscriber
 from tocsin.realtime.sse import EventStream
 from tocsin.runtime import Runtime
@@ -47,7 +47,9 @@ async def _frames(
     head = wire.parse_id(first.head)
     assert head is not None
     epoch, cursor = head
-    reset = first.reset or (TOO_MANY if len(first.events) > settings.replay_max_events else None)
+    reset = first.reset
+    if reset is None and len(first.events) > settings.replay_max_events:
+        reset = wire.ResetReason.TOO_MANY_EVENTS
     if reset is not None:
         metrics.RESETS.labels(reset).inc()
         yield wire.reset_frame(first.head, reset)
@@ -96,14 +98,8 @@ async def stream(request: Request) -> Response:
     )
 
 
-def _poll_body(events: list[wire.Event], last_id: str, reason: str | None) -> Response:
-    body = (
-        '{"events":['
-        + ",".join(e.poll_json for e in events)
-        + f'],"last_id":{wire.dumps(last_id)},"reset":{"true" if reason else "false"}'
-        + (f',"reason":{wire.dumps(reason)}' if reason else "")
-        + "}"
-    )
+def _poll_body(events: list[wire.Event], last_id: str, reset: wire.ResetReason | None) -> Response:
+    body = wire.poll_body(events, last_id, reset)
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 

@@ -15,10 +15,11 @@ import logging
 from dataclasses import dataclass
 
 from tocsin import metrics
+from tocsin.delivery.channels import IN_APP, QUEUED
 from tocsin.delivery.queue import Queue
 from tocsin.errors import Conflict
-from tocsin.marketplace.preferences import EMAIL, IN_APP, SMS, merged
-from tocsin.marketplace.rules import recipients, stream_payload
+from tocsin.marketplace.preferences import merged
+from tocsin.marketplace.registry import recipients, stream_payload
 from tocsin.marketplace.schemas import MarketplaceEvent
 from tocsin.marketplace.templating import Templates
 from tocsin.model import Row
@@ -75,9 +76,10 @@ class Ingest:
         plan = recipients(event)
         texts = [self.templates.render(r) for r in plan]
         vendor_ids = [r.vendor_id for r in plan]
-        prefs = {v: merged(o) for v, o in (await self.stores.preferences.get(vendor_ids)).items()}
+        stored = await self.stores.preferences.get(vendor_ids)
+        prefs = {v: merged(o) for v, o in stored.items()}
         contacts = await self.stores.vendors.contacts(vendor_ids)
-        email_on = bool(self.settings.smtp_host)
+        queued_channels = [c for c in QUEUED if c.configured(self.settings)]
         ids: list[str] = []
         queued: list[int] = []
         try:
@@ -88,45 +90,38 @@ class Ingest:
                     vendor_id, kind = recipient.vendor_id, recipient.notification_type
                     wants = prefs[vendor_id][kind]
                     notification_id = None
-                    if wants[IN_APP]:
+                    if wants[IN_APP.name]:
+                        notice = IN_APP.build(text)
                         n, _ = await self.service.create(
                             vendor_id,
                             NewNotification(
                                 type=kind,
-                                title=text.title,
-                                body=text.body,
+                                title=notice.title,
+                                body=notice.body,
                                 data=recipient.context,
                                 priority=recipient.priority,
-                                link=text.link,
+                                link=notice.link,
                                 dedupe_key=f"evt:{event.id}:{vendor_id}",
                             ),
                         )
                         notification_id = n.id
                         ids.append(n.id)
                     email, phone = contacts.get(vendor_id, (None, None))
-                    outgoing: list[tuple[str, str | None, dict[str, str]]] = []
-                    if wants[EMAIL] and email_on:
-                        message = {
-                            "subject": text.email_subject,
-                            "text": text.email_text,
-                            "html": text.email_html,
-                        }
-                        outgoing.append((EMAIL, email, message))
-                    if wants[SMS]:
-                        outgoing.append((SMS, phone, {"text": text.sms}))
-                    for channel, address, message in outgoing:
-                        if not address:
+                    contact = {"email": email, "phone": phone}
+                    for channel in queued_channels:
+                        address = contact.get(channel.contact.field) if channel.contact else None
+                        if not wants[channel.name] or not address:
                             continue
                         delivery_id = await self.deliveries.add(
                             NewDelivery(
-                                key=f"evt:{event.id}:{vendor_id}:{channel}",
+                                key=f"evt:{event.id}:{vendor_id}:{channel.name}",
                                 vendor_id=vendor_id,
                                 event_id=event.id,
                                 notification_id=notification_id,
                                 type=kind,
-                                channel=channel,
+                                channel=channel.name,
                                 recipient=address,
-                                message=message,
+                                message=channel.build(text).to_json(),
                             )
                         )
                         if delivery_id is not None:

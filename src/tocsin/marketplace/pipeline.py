@@ -9,13 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from tocsin.delivery import Sender
-from tocsin.delivery.email import EmailSender
+from tocsin.delivery import Sender, channels
 from tocsin.delivery.queue import Queue, RedisQueue, SqlQueue
-from tocsin.delivery.sms import provider
 from tocsin.delivery.worker import DeliveryWorker
 from tocsin.marketplace.ingest import Ingest
-from tocsin.marketplace.preferences import EMAIL, SMS
 from tocsin.marketplace.templating import Templates
 from tocsin.notifications.service import NotificationService
 from tocsin.settings import Settings
@@ -40,9 +37,7 @@ class Pipeline:
         self.templates.check()
         await self.queue.start()
         if workers:
-            self.senders = {SMS: provider(self.settings)}
-            if self.settings.smtp_host:
-                self.senders[EMAIL] = EmailSender(self.settings)
+            self.senders = channels.senders(self.settings)
             worker = DeliveryWorker(self.settings, self.deliveries, self.queue, self.senders)
             self._task = asyncio.create_task(worker.run(), name="tocsin-delivery")
 

@@ -1,44 +1,31 @@
 """Rules: which notification an event becomes, how urgent it is, and who receives it.
 
-Every event type names one notification type and priority. Most events name
-their recipient in `data.vendor_id`; an `order.created` names a vendor per
-item, and each of them gets one notification with its own items and subtotal.
+Every event type's `Rule` (in `tocsin.marketplace.registry`) names one
+notification type and priority. Most events name their recipient in
+`data.vendor_id` (`one_vendor`); an `order.created` names a vendor per item
+(`per_item_vendor`), and each of them gets one notification with its own items
+and subtotal. A rule may also emit a stream-only event (`order_status_update`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from tocsin.marketplace.schemas import MarketplaceEvent, OrderCreated
+from pydantic import BaseModel
+
+from tocsin.fields import Priority
+from tocsin.marketplace.schemas import MarketplaceEvent, OrderCreated, OrderStatusChanged
 from tocsin.realtime import wire
 
 CENT = Decimal("0.01")
 
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    notification_type: str
-    priority: str
-    # A stream-only event emitted alongside the notification, if any.
-    stream_event: str | None = None
-
-
-RULES: dict[str, Rule] = {
-    "order.created": Rule("order_created", "high"),
-    "order.status_changed": Rule("order_status_changed", "normal", wire.ORDER_STATUS_UPDATE),
-    "order.cancelled": Rule("order_cancelled", "high"),
-    "payment.received": Rule("payment_received", "normal"),
-    "payment.failed": Rule("payment_failed", "urgent"),
-    "refund.requested": Rule("refund_requested", "high"),
-    "payout.sent": Rule("payout_sent", "normal"),
-    "review.created": Rule("review_created", "low"),
-    "stock.low": Rule("stock_low", "high"),
-    "message.received": Rule("message_received", "normal"),
-}
-
-NOTIFICATION_TYPES: tuple[str, ...] = tuple(rule.notification_type for rule in RULES.values())
+# An event's `data` → each recipient vendor's template variables.
+Shares = Callable[[Any], dict[str, dict[str, Any]]]
+# An event's `data` → `(vendor, stream event name, payload)`.
+StreamEvent = Callable[[Any], tuple[str, str, dict[str, Any]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +46,7 @@ def money(value: Decimal) -> str:
     return str(value)
 
 
-def _order_created(data: OrderCreated) -> dict[str, dict[str, Any]]:
+def per_item_vendor(data: OrderCreated) -> dict[str, dict[str, Any]]:
     """Per vendor, in order of first appearance: its items and subtotal."""
     shares: dict[str, dict[str, Any]] = {}
     totals: dict[str, Decimal] = {}
@@ -91,47 +78,49 @@ def _order_created(data: OrderCreated) -> dict[str, dict[str, Any]]:
     return shares
 
 
-def _plain(data: Any) -> dict[str, Any]:
+def one_vendor(data: BaseModel) -> dict[str, dict[str, Any]]:
+    """The vendor `data.vendor_id` names, with `data` as it is (amounts as money)."""
     values: dict[str, Any] = data.model_dump(mode="json")
     for name in ("amount",):
         raw = getattr(data, name, None)
         if isinstance(raw, Decimal):
             values[name] = money(raw)
-    return values
+    return {values["vendor_id"]: values}
 
 
-def recipients(event: MarketplaceEvent) -> list[Recipient]:
-    """The notifications `event` asks for, one per vendor, sorted by vendor id.
-
-    The order is also the order in which vendor rows are locked, so two events
-    for the same vendors never wait on each other in a cycle.
-    """
-    rule = RULES[event.type]
-    meta = {
-        "id": event.id,
-        "type": event.type,
-        "occurred_at": event.occurred_at.isoformat().replace("+00:00", "Z"),
-    }
-    if isinstance(event.data, OrderCreated):
-        shares = _order_created(event.data)
-    else:
-        plain = _plain(event.data)
-        shares = {plain["vendor_id"]: plain}
-    return [
-        Recipient(vendor_id, rule.notification_type, rule.priority, {**share, "event": meta})
-        for vendor_id, share in sorted(shares.items())
-    ]
-
-
-def stream_payload(event: MarketplaceEvent) -> tuple[str, str, dict[str, Any]] | None:
-    """`(vendor, event name, payload)` of the stream-only event `event` emits, if any."""
-    rule = RULES[event.type]
-    if rule.stream_event != wire.ORDER_STATUS_UPDATE:
-        return None
-    data = event.data.model_dump()
+def order_status_update(data: OrderStatusChanged) -> tuple[str, str, dict[str, Any]]:
     payload = {
-        "order_id": data["order_id"],
-        "status": data["status"],
-        "previous_status": data["previous_status"],
+        "order_id": data.order_id,
+        "status": data.status,
+        "previous_status": data.previous_status,
     }
-    return data["vendor_id"], rule.stream_event, payload
+    return data.vendor_id, wire.ORDER_STATUS_UPDATE, payload
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    notification_type: str
+    priority: Priority
+    shares: Shares = one_vendor
+    # A stream-only event emitted alongside the notification, if any.
+    stream: StreamEvent | None = None
+
+    def recipients(self, event: MarketplaceEvent) -> list[Recipient]:
+        """The notifications `event` asks for, one per vendor, sorted by vendor id.
+
+        The order is also the order in which vendor rows are locked, so two events
+        for the same vendors never wait on each other in a cycle.
+        """
+        meta = {
+            "id": event.id,
+            "type": event.type,
+            "occurred_at": event.occurred_at.isoformat().replace("+00:00", "Z"),
+        }
+        return [
+            Recipient(vendor_id, self.notification_type, self.priority, {**share, "event": meta})
+            for vendor_id, share in sorted(self.shares(event.data).items())
+        ]
+
+    def stream_payload(self, event: MarketplaceEvent) -> tuple[str, str, dict[str, Any]] | None:
+        """`(vendor, event name, payload)` of the stream-only event `event` emits, if any."""
+        return None if self.stream is None else self.stream(event.data)

@@ -1,10 +1,7 @@
-"""Marketplace events: the envelope posted to `POST /api/v1/events` and a schema per type.
+"""Marketplace events: the envelope posted to `POST /api/v1/events` and the models of `data`.
 
-An event is `{"id", "type", "occurred_at", "data"}`; `data` is checked against
-the model of its `type` (`EVENT_TYPES`), so a missing or wrong field is a 422
-that names it (`data.items.0.unit_price`). `SAMPLES` holds a valid `data` per
-type: the templates are rendered with them at start-up, and `tocsin
-send-event --sample` posts them.
+An event is `{"id", "type", "occurred_at", "data"}`; `tocsin.marketplace.registry`
+names the model of each `type` and checks `data` against it.
 """
 
 from __future__ import annotations
@@ -16,10 +13,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, ValidationError
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
-from tocsin.errors import ValidationFailed
-from tocsin.fields import Strict, Text, VendorId, validation_failed
+from tocsin.fields import Strict, Text, VendorId
 
 # At most 128 characters: `evt:<id>:<vendor>` must fit a 200-character dedupe key.
 EventId = Annotated[Text, StringConstraints(min_length=1, max_length=128)]
@@ -117,99 +113,6 @@ class MessageReceived(Strict):
     text: Note
 
 
-EVENT_TYPES: dict[str, type[BaseModel]] = {
-    "order.created": OrderCreated,
-    "order.status_changed": OrderStatusChanged,
-    "order.cancelled": OrderCancelled,
-    "payment.received": Payment,
-    "payment.failed": PaymentFailed,
-    "refund.requested": RefundRequested,
-    "payout.sent": PayoutSent,
-    "review.created": ReviewCreated,
-    "stock.low": StockLow,
-    "message.received": MessageReceived,
-}
-
-SAMPLES: dict[str, dict[str, Any]] = {
-    "order.created": {
-        "order_id": "1042",
-        "currency": "EUR",
-        "customer": {"name": "Ada Lovelace"},
-        "items": [
-            {
-                "vendor_id": "acme-tools",
-                "sku": "SKU-1",
-                "name": "Walnut cutting board",
-                "quantity": 2,
-                "unit_price": "24.50",
-            },
-            {
-                "vendor_id": "blue-bottle",
-                "sku": "SKU-9",
-                "name": "Ceramic mug",
-                "quantity": 1,
-                "unit_price": "12.00",
-            },
-        ],
-    },
-    "order.status_changed": {
-        "order_id": "1042",
-        "vendor_id": "acme-tools",
-        "status": "shipped",
-        "previous_status": "paid",
-    },
-    "order.cancelled": {"order_id": "1042", "vendor_id": "acme-tools", "reason": "out of stock"},
-    "payment.received": {
-        "order_id": "1042",
-        "vendor_id": "acme-tools",
-        "amount": "49.00",
-        "currency": "EUR",
-    },
-    "payment.failed": {
-        "order_id": "1042",
-        "vendor_id": "acme-tools",
-        "amount": "49.00",
-        "currency": "EUR",
-        "reason": "card declined",
-    },
-    "refund.requested": {
-        "order_id": "1042",
-        "vendor_id": "acme-tools",
-        "amount": "24.50",
-        "currency": "EUR",
-        "reason": "arrived damaged",
-    },
-    "payout.sent": {
-        "payout_id": "po_77",
-        "vendor_id": "acme-tools",
-        "amount": "1234.56",
-        "currency": "EUR",
-    },
-    "review.created": {
-        "review_id": "r_5",
-        "vendor_id": "acme-tools",
-        "product": "Walnut cutting board",
-        "rating": 5,
-        "customer": {"name": "Grace Hopper"},
-        "comment": "Lovely grain & finish.",
-    },
-    "stock.low": {
-        "vendor_id": "acme-tools",
-        "sku": "SKU-1",
-        "name": "Walnut cutting board",
-        "quantity": 2,
-        "threshold": 5,
-    },
-    "message.received": {
-        "message_id": "m_3",
-        "vendor_id": "acme-tools",
-        "sender": "Alan Turing",
-        "subject": "Custom size?",
-        "text": "Could you make the board 40 cm long?",
-    },
-}
-
-
 @dataclass(frozen=True, slots=True)
 class MarketplaceEvent:
     """A validated event: `data` is the model of its `type`."""
@@ -234,26 +137,3 @@ def digest(envelope: Envelope) -> str:
         default=str,
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def parse(envelope: Envelope) -> MarketplaceEvent:
-    """Check `envelope.data` against the model of its type; 422 naming the field if not."""
-    model = EVENT_TYPES.get(envelope.type)
-    if model is None:
-        known = ", ".join(EVENT_TYPES)
-        raise ValidationFailed(
-            f"unknown event type {envelope.type!r}; known types: {known}",
-            errors=[{"field": "type", "message": f"must be one of: {known}"}],
-        )
-    try:
-        # Through JSON again, so strict mode accepts what JSON can carry (dates, decimals).
-        data = model.model_validate_json(json.dumps(envelope.data), strict=True)
-    except ValidationError as exc:
-        raise validation_failed(exc, prefix="data.") from None
-    return MarketplaceEvent(
-        id=envelope.id,
-        type=envelope.type,
-        occurred_at=envelope.occurred_at,
-        data=data,
-        digest=digest(envelope),
-    )

@@ -1,9 +1,11 @@
 """Notification templates (jinja2): title, body, link, email subject, text and HTML, SMS.
 
-Per notification type, `<type>.txt` holds the plain-text blocks (`title`, `body`,
-`link`, `email_subject`, `email_text`, `sms`; see `_base.txt`) and `<type>.html`
-the email's HTML part. Only `.html` is autoescaped: the text parts are shown
-with `textContent` by the dashboard and sent as `text/plain`.
+Per notification type, `<type>.txt` holds the plain-text blocks every channel
+renders (`tocsin.delivery.channels.BLOCKS`: `title`, `body`, `link`,
+`email_subject`, `email_text`, `sms`; see `_base.txt`) and `<type>.html` the
+email's HTML part. Only `.html` is autoescaped: the text parts are shown with
+`textContent` by the dashboard and sent as `text/plain`. Each channel builds
+its message from the blocks (`Channel.build`).
 
 The defaults live in `templates/notifications/`; a file of the same name in
 `TOCSIN_TEMPLATES_DIR` replaces one. `Templates.check()` compiles and renders
@@ -14,43 +16,24 @@ with the file and line at fault instead of failing on the first real event.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
 from tocsin import paths
+from tocsin.delivery import Rendered
+from tocsin.delivery.channels import BLOCKS, CHANNELS, HTML, IN_APP
 from tocsin.errors import ConfigError
-from tocsin.marketplace.rules import RULES, Recipient, recipients
-from tocsin.marketplace.schemas import SAMPLES, Envelope, parse
+from tocsin.marketplace import registry
+from tocsin.marketplace.rules import Recipient
 
-TEXT_BLOCKS = ("title", "body", "link", "email_subject", "email_text", "sms")
-TITLE_MAX = 200
-BODY_MAX = 5000
-SMS_MAX = 1600  # ten concatenated SMS segments
 _LINK = re.compile(r"^(https?://\S+|/\S*)$")
-_BLANK_LINES = re.compile(r"\n{3,}")
 
 
 def default_dir() -> Path:
     """`templates/notifications`, in an installed package or in a source checkout."""
     return paths.templates_dir() / "notifications"
-
-
-@dataclass(frozen=True, slots=True)
-class Rendered:
-    title: str
-    body: str
-    link: str | None
-    email_subject: str
-    email_text: str
-    email_html: str
-    sms: str
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 class Templates:
@@ -79,45 +62,31 @@ class Templates:
         for _ in template.root_render_func(ctx):
             pass
         out = {}
-        for block in TEXT_BLOCKS:
+        for block in BLOCKS:
             if block not in ctx.blocks:
                 raise ConfigError(f"template {name} has no block {block!r}")
             out[block] = "".join(ctx.blocks[block][0](ctx)).strip()
         return out
 
     def render(self, recipient: Recipient) -> Rendered:
-        """The texts of `recipient`'s notification, email and SMS."""
+        """The blocks and HTML part of `recipient`'s notification, for every channel to build on."""
         kind = recipient.notification_type
         context = {**recipient.context, "public_url": self.public_url}
         blocks = self._blocks(f"{kind}.txt", context)
-        link = blocks["link"] or None
-        # An email is read outside the dashboard: its links must be absolute where possible.
-        mail_link = link
-        if link is not None and link.startswith("/") and self.public_url:
-            mail_link = self.public_url + link
-        html = self.env.get_template(f"{kind}.html").render({**context, "link": mail_link})
-        return Rendered(
-            title=_one_line(blocks["title"])[:TITLE_MAX],
-            body=blocks["body"][:BODY_MAX],
-            link=link,
-            email_subject=_one_line(blocks["email_subject"]),
-            email_text=_BLANK_LINES.sub("\n\n", blocks["email_text"]) + "\n",
-            email_html=html,
-            sms=_one_line(blocks["sms"])[:SMS_MAX],
-        )
+        html = ""
+        if HTML:
+            # An email is read outside the dashboard: its links must be absolute where possible.
+            link = blocks["link"] or None
+            if link is not None and link.startswith("/") and self.public_url:
+                link = self.public_url + link
+            html = self.env.get_template(f"{kind}.html").render({**context, "link": link})
+        return Rendered(blocks=blocks, html=html)
 
     def check(self) -> None:
-        """Render every notification type with sample data; `ConfigError` naming the fault."""
-        for event_type, rule in RULES.items():
-            envelope = Envelope.model_validate(
-                {
-                    "id": "template-check",
-                    "type": event_type,
-                    "occurred_at": "2024-01-01T00:00:00Z",
-                    "data": SAMPLES[event_type],
-                }
-            )
-            recipient = recipients(parse(envelope))[0]
+        """Render every event type's sample with every channel; `ConfigError` naming the fault."""
+        for entry in registry.EVENTS.values():
+            kind = entry.notification_type
+            recipient = registry.recipients(registry.sample_event(entry.name, "template-check"))[0]
             try:
                 rendered = self.render(recipient)
             except jinja2.TemplateSyntaxError as exc:
@@ -127,18 +96,32 @@ class Templates:
                 ) from None
             except jinja2.TemplateNotFound as exc:
                 raise ConfigError(
-                    f"notification template {exc.name} is missing "
-                    f"(needed for {rule.notification_type})"
+                    f"notification template {exc.name} is missing (needed for {kind})"
                 ) from None
             except jinja2.TemplateError as exc:
                 raise ConfigError(
-                    f"notification templates of {rule.notification_type} fail to render "
-                    f"with sample data: {exc}"
+                    f"notification templates of {kind} fail to render with sample data"
+                    f"{_where(exc)}: {exc}"
                 ) from None
-            if not rendered.title:
-                raise ConfigError(f"template {rule.notification_type}.txt renders an empty title")
-            if rendered.link is not None and not _LINK.match(rendered.link):
+            for channel in CHANNELS:
+                channel.build(rendered)
+            notice = IN_APP.build(rendered)
+            if not notice.title:
+                raise ConfigError(f"template {kind}.txt renders an empty title")
+            if notice.link is not None and not _LINK.match(notice.link):
                 raise ConfigError(
-                    f"template {rule.notification_type}.txt renders a link that is neither "
-                    f"an http(s) URL nor a path: {rendered.link!r}"
+                    f"template {kind}.txt renders a link that is neither "
+                    f"an http(s) URL nor a path: {notice.link!r}"
                 )
+
+
+def _where(exc: BaseException) -> str:
+    """` (<file>, line <n>)`: the template line an error was raised at, if jinja2 kept it."""
+    tb = exc.__traceback__
+    where = ""
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.endswith((".txt", ".html")):
+            where = f" ({name}, line {tb.tb_lineno})"
+        tb = tb.tb_next
+    return where

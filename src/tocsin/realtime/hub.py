@@ -15,11 +15,7 @@ import collections
 from collections.abc import Awaitable, Callable, Iterable
 
 from tocsin import metrics
-from tocsin.realtime.wire import Event
-
-SLOW = "slow_consumer"
-SHUTDOWN = "shutdown"
-EXPIRED = "max_lifetime"
+from tocsin.realtime.wire import CloseReason, Event
 
 
 class Subscriber:
@@ -33,14 +29,14 @@ class Subscriber:
         self._limit = limit
         self._waiter: asyncio.Future[None] | None = None
         self._beat = False
-        self.closed: str | None = None
+        self.closed: CloseReason | None = None
 
     def push(self, event: Event) -> None:
         if self.closed is not None:
             return
         if len(self._items) >= self._limit:
             metrics.SLOW_CONSUMERS.inc()
-            self.close(SLOW)
+            self.close(CloseReason.SLOW_CONSUMER)
             return
         self._items.append(event)
         self._wake()
@@ -50,7 +46,7 @@ class Subscriber:
         self._beat = True
         self._wake()
 
-    def close(self, reason: str) -> None:
+    def close(self, reason: CloseReason) -> None:
         if self.closed is None:
             self.closed = reason
             self._wake()
@@ -150,7 +146,7 @@ class Hub:
             for sub in tuple(subs):
                 sub.push(event)
 
-    def close_all(self, reason: str) -> None:
+    def close_all(self, reason: CloseReason) -> None:
         for subs in tuple(self._subs.values()):
             for sub in tuple(subs):
                 sub.close(reason)

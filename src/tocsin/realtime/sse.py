@@ -27,16 +27,15 @@ from sse_starlette import EventSourceResponse
 from starlette.types import Message, Receive, Scope, Send
 
 from tocsin import metrics
-from tocsin.realtime.hub import EXPIRED, Subscriber
-
-DISCONNECTED = "disconnected"
+from tocsin.realtime.hub import Subscriber
+from tocsin.realtime.wire import CloseReason
 
 
 async def _watch_disconnect(receive: Receive, sub: Subscriber) -> None:
     while True:
         message: Message = await receive()
         if message["type"] == "http.disconnect":
-            sub.close(DISCONNECTED)
+            sub.close(CloseReason.DISCONNECTED)
             return
 
 
@@ -94,7 +93,7 @@ class EventStream(EventSourceResponse):
                 task.cancel()
                 return
             if now - started >= self._max_seconds:
-                sub.close(EXPIRED)
+                sub.close(CloseReason.MAX_LIFETIME)
             elif now - last_beat >= self._heartbeat - 0.01:
                 last_beat = now
                 sub.request_heartbeat()

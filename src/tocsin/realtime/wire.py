@@ -1,8 +1,9 @@
-"""The stream's wire format: event names, ids, and the SSE frame of an event.
+"""The stream's wire format: event names, ids, frames, the poll body, and reasons.
 
 One module for the stream endpoint, the poll endpoint and the docs of the JS
-client. An event is encoded once, when it enters the process, and every
-subscriber is handed the same bytes.
+client (`tests/test_js_contract.py` holds `static/tocsin.js` to `EVENT_NAMES`).
+An event is encoded once, when it enters the process, and every subscriber is
+handed the same bytes.
 
 Event ids are opaque to clients: `<epoch>_<position>`. The epoch names one
 incarnation of the event log (a flushed or replaced Redis gets a new one), so a
@@ -16,8 +17,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, Final
 
 from tocsin.model import Notification
@@ -28,10 +31,30 @@ ORDER_STATUS_UPDATE: Final = "order_status_update"
 RESET: Final = "reset"
 EVENT_NAMES: Final = frozenset({NEW_NOTIFICATION, NOTIFICATION_UPDATE, ORDER_STATUS_UPDATE, RESET})
 
-_ID = re.compile(r"^([0-9a-z]{8})_(\d{1,20})(?:-(\d{1,20}))?$")
+# Matched whole and ASCII only: `$` would let a trailing newline through, `\d` any script's digits.
+_ID = re.compile(r"([0-9a-z]{8})_([0-9]{1,20})(?:-([0-9]{1,20}))?")
 _MAX64 = 2**64 - 1
 
 Position = tuple[int, int]
+
+
+class ResetReason(StrEnum):
+    """The `reason` of a `reset`: why the client's cursor cannot be resumed from."""
+
+    MALFORMED_ID = "malformed_id"
+    UNKNOWN_ID = "unknown_id"
+    EXPIRED = "expired"  # older than the log's retention
+    LOG_CHANGED = "log_changed"  # from another epoch of the log
+    TOO_MANY_EVENTS = "too_many_events"  # more to replay than a stream replays
+
+
+class CloseReason(StrEnum):
+    """Why the server ended a stream or a waiting poll (the client resumes from its last id)."""
+
+    SLOW_CONSUMER = "slow_consumer"  # its backlog reached the hub's bound
+    SHUTDOWN = "shutdown"
+    MAX_LIFETIME = "max_lifetime"  # open for `stream_max_seconds`
+    DISCONNECTED = "disconnected"  # the client went away
 
 
 def dumps(value: Any) -> str:
@@ -46,7 +69,7 @@ def format_id(epoch: str, position: Position, *, redis: bool) -> str:
 
 def parse_id(raw: str) -> tuple[str, Position] | None:
     """`(epoch, position)` of a well-formed event id, else `None`."""
-    match = _ID.match(raw)
+    match = _ID.fullmatch(raw)
     if match is None:
         return None
     major = int(match.group(2))
@@ -75,7 +98,7 @@ class Event:
         object.__setattr__(self, "poll_json", poll)
 
 
-def reset_frame(event_id: str, reason: str) -> bytes:
+def reset_frame(event_id: str, reason: ResetReason) -> bytes:
     return f"id: {event_id}\nevent: {RESET}\ndata: {dumps({'reason': reason})}\n\n".encode()
 
 
@@ -84,6 +107,21 @@ def retry_frame(retry_ms: int) -> bytes:
 
 
 HEARTBEAT: Final = b": heartbeat\n\n"
+
+
+def poll_body(events: Sequence[Event], last_id: str, reset: ResetReason | None) -> str:
+    """The poll endpoint's JSON: `{events, last_id, reset}` (and `reason` with a reset).
+
+    Built from each event's `poll_json`, so the data is not decoded and encoded again.
+    """
+    body = (
+        '{"events":['
+        + ",".join(e.poll_json for e in events)
+        + f'],"last_id":{dumps(last_id)},"reset":{"true" if reset else "false"}'
+    )
+    if reset is not None:
+        body += f',"reason":{dumps(reset)}'
+    return body + "}"
 
 
 def iso(ms: int | None) -> str | None:

@@ -14,14 +14,7 @@ from typing import Protocol
 
 from tocsin.model import OutboxRecord
 from tocsin.realtime.hub import Hub
-from tocsin.realtime.wire import Event
-
-# Reasons a `reset` is sent instead of a replay.
-MALFORMED = "malformed_id"
-UNKNOWN = "unknown_id"
-EXPIRED = "expired"
-EPOCH = "log_changed"
-TOO_MANY = "too_many_events"
+from tocsin.realtime.wire import Event, ResetReason
 
 
 @dataclass(slots=True)
@@ -38,7 +31,7 @@ class ReadResult:
 
     head: str
     events: list[Event] = field(default_factory=list)
-    reset: str | None = None
+    reset: ResetReason | None = None
 
 
 class EventLog(Protocol):

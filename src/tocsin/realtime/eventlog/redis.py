@@ -29,9 +29,9 @@ from tocsin import keys, metrics
 from tocsin._ids import new_epoch, now_ms
 from tocsin.errors import unavailable_on
 from tocsin.model import OutboxRecord
-from tocsin.realtime.eventlog import EPOCH, EXPIRED, MALFORMED, UNKNOWN, AppendResult, ReadResult
+from tocsin.realtime.eventlog import AppendResult, ReadResult
 from tocsin.realtime.hub import Hub
-from tocsin.realtime.wire import Event, Position, format_id, parse_id
+from tocsin.realtime.wire import Event, Position, ResetReason, format_id, parse_id
 from tocsin.settings import Settings
 from tocsin.storage.meta import MetaStore
 
@@ -276,18 +276,20 @@ class RedisLog:
             epoch, last, trimmed, entries = await self._read(
                 keys=script_keys, args=[new_epoch(), "", limit]
             )
-            return ReadResult(head=format_id(epoch, _position(last), redis=True), reset=UNKNOWN)
+            return ReadResult(
+                head=format_id(epoch, _position(last), redis=True), reset=ResetReason.UNKNOWN_ID
+            )
         result = ReadResult(head=format_id(epoch, _position(last), redis=True))
         if after is None:
             return result
         if parsed is None or not after_arg:
-            result.reset = MALFORMED
+            result.reset = ResetReason.MALFORMED_ID
         elif parsed[0] != epoch:
-            result.reset = EPOCH
+            result.reset = ResetReason.LOG_CHANGED
         elif parsed[1] > _position(last):
-            result.reset = UNKNOWN
+            result.reset = ResetReason.UNKNOWN_ID
         elif parsed[1] < _position(trimmed):
-            result.reset = EXPIRED
+            result.reset = ResetReason.EXPIRED
         else:
             result.events = [_event(fields, sid) for sid, fields in entries]
         return result

@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from tocsin import metrics
 from tocsin._ids import new_epoch, now_ms
 from tocsin.model import OutboxRecord
-from tocsin.realtime.eventlog import EPOCH, EXPIRED, MALFORMED, UNKNOWN, AppendResult, ReadResult
+from tocsin.realtime.eventlog import AppendResult, ReadResult
 from tocsin.realtime.eventlog._sql_table import LogTable
 from tocsin.realtime.hub import Hub
-from tocsin.realtime.wire import Event, format_id, parse_id
+from tocsin.realtime.wire import Event, ResetReason, format_id, parse_id
 from tocsin.settings import Settings
 from tocsin.storage.stores import Stores
 
@@ -81,20 +81,20 @@ class SqlLog:
             return result
         parsed = parse_id(after)
         if parsed is None or parsed[1][1] != 0 or "-" in after:
-            result.reset = MALFORMED
+            result.reset = ResetReason.MALFORMED_ID
         elif parsed[0] != self.epoch:
-            result.reset = EPOCH
+            result.reset = ResetReason.LOG_CHANGED
         elif parsed[1][0] > last:
-            result.reset = UNKNOWN
+            result.reset = ResetReason.UNKNOWN_ID
         elif first > parsed[1][0] + 1:
-            result.reset = EXPIRED
+            result.reset = ResetReason.EXPIRED
         if result.reset is not None:
             return result
         after_seq = parsed[1][0] if parsed else 0
         rows = await self.table.read(vendor_id, after_seq, limit)
         if after_seq < last and (not rows or rows[0]["seq"] != after_seq + 1):
             # Trimmed between the bounds and the read: the events after `after` are gone.
-            result.reset = EXPIRED
+            result.reset = ResetReason.EXPIRED
             return result
         result.events = [self._event(r["seq"], r["event"], r["payload"]) for r in rows]
         return result
