@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from tests.conftest import PgDatabases
+from tocsin.model import ListFilter
+from tocsin.storage.notifications import conditions
 from tocsin.storage.schema import notifications
-from tocsin.storage.store import ListFilter, _conditions
 
 N = notifications.c
 ROWS = 200_000
@@ -40,13 +41,13 @@ def test_list_and_unread_count_use_indexes(pg_databases: PgDatabases) -> None:
         conn.execute("ANALYZE notifications")
         page = (
             sa.select(notifications)
-            .where(*_conditions("v7", ListFilter()))
+            .where(*conditions("v7", ListFilter()))
             .order_by(N.id.desc())
             .limit(21)
         )
         unread_page = (
             sa.select(notifications)
-            .where(*_conditions("v7", ListFilter(unread=True)))
+            .where(*conditions("v7", ListFilter(unread=True)))
             .order_by(N.id.desc())
             .limit(21)
         )

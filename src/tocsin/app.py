@@ -21,18 +21,20 @@ from starlette.types import Receive, Scope, Send
 
 from tocsin import paths
 from tocsin.errors import TocsinError
-from tocsin.http import admin, openapi, pages, stream
-from tocsin.http import events as events_api
-from tocsin.http import notifications as api
-from tocsin.http.problems import (
-    BACKEND_DOWN,
-    backend_down,
-    http_error,
-    problem,
-    tocsin_error,
-    unexpected_error,
+from tocsin.http import (
+    admin,
+    contacts,
+    deliveries,
+    events,
+    notifications,
+    openapi,
+    pages,
+    preferences,
+    stream,
 )
-from tocsin.runtime import Runtime, runtime
+from tocsin.http._request import runtime
+from tocsin.http.problems import http_error, problem, tocsin_error, unexpected_error
+from tocsin.runtime import Runtime
 from tocsin.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -74,7 +76,7 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     rt = runtime(request)
     checks: dict[str, str] = {}
-    for name, check in (("database", rt.store.ping), ("event_log", rt.log.ping)):
+    for name, check in (("database", rt.stores.ping), ("event_log", rt.log.ping)):
         try:
             await check()
             checks[name] = "ok"
@@ -112,8 +114,11 @@ def create_app(settings: Settings | None = None, *, workers: bool | None = None)
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/openapi.json", openapi.endpoint, methods=["GET"]),
-        *api.routes,
-        *events_api.routes,
+        *notifications.routes,
+        *events.routes,
+        *preferences.routes,
+        *contacts.routes,
+        *deliveries.routes,
         *stream.routes,
         *pages.routes,
         *admin.routes,
@@ -140,7 +145,6 @@ def create_app(settings: Settings | None = None, *, workers: bool | None = None)
         exception_handlers={
             TocsinError: tocsin_error,
             HTTPException: http_error,
-            **dict.fromkeys(BACKEND_DOWN, backend_down),
             Exception: unexpected_error,
         },
     )

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from types import FrameType
 
 from tocsin import send_event
+from tocsin.credentials import mint
 from tocsin.errors import TocsinError
-from tocsin.http.auth import mint
 from tocsin.settings import Settings
 from tocsin.storage import migrate
 
@@ -111,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "send-event":
             return send_event.run(settings, args)
         elif args.command == "create-admin":
-            from tocsin.http.adminauth import create_admin
+            from tocsin.create_admin import create_admin
 
             return create_admin(settings, args.username)
         elif args.command == "demo":

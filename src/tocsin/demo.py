@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from tocsin.http.auth import mint
+from tocsin.credentials import mint
 from tocsin.notifications.service import NewNotification
 from tocsin.runtime import Runtime
 from tocsin.settings import Settings

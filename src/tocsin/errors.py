@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 
@@ -64,5 +65,16 @@ class ValidationFailed(TocsinError):
 
 
 class Unavailable(TocsinError):
+    """A backend (the database, Redis) cannot be reached now; the client retries."""
+
     status = 503
     title = "Service unavailable"
+
+
+@contextlib.contextmanager
+def unavailable_on(errors: tuple[type[BaseException], ...], detail: str) -> Iterator[None]:
+    """Turn a backend's own failures (`errors`) into `Unavailable` at its boundary."""
+    try:
+        yield
+    except errors as exc:
+        raise Unavailable(detail) from exc

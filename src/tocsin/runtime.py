@@ -7,11 +7,13 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
-from starlette.requests import HTTPConnection
-
-from tocsin._ids import new_epoch
-from tocsin.http.auth import Authenticator
+from tocsin.admin.accounts import AdminAccounts
+from tocsin.admin.reports import Reports
+from tocsin.credentials import Credentials
+from tocsin.delivery.history import DeliveryHistory
+from tocsin.marketplace.ingest import Ingest
 from tocsin.marketplace.pipeline import Pipeline
+from tocsin.marketplace.vendors import ContactService, PreferenceService
 from tocsin.notifications.service import NotificationService
 from tocsin.realtime.eventlog import EventLog
 from tocsin.realtime.eventlog.redis import RedisLog
@@ -21,33 +23,57 @@ from tocsin.realtime.relay import Relay
 from tocsin.realtime.wire import CloseReason
 from tocsin.settings import DEV_API_KEY, Settings
 from tocsin.storage import migrate
-from tocsin.storage.store import Store
+from tocsin.storage.stores import Stores
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Runtime:
+    """The running parts; handlers reach the services (and the hub and log of the stream)."""
+
     settings: Settings
-    store: Store
+    stores: Stores
     hub: Hub
     log: EventLog
     relay: Relay
     service: NotificationService
-    auth: Authenticator
+    credentials: Credentials
     pipeline: Pipeline
+    ingest: Ingest
+    preferences: PreferenceService
+    contacts: ContactService
+    deliveries: DeliveryHistory
+    reports: Reports
+    admins: AdminAccounts
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
-        store = Store(settings.database_url)
+        stores = Stores(settings.database_url)
         hub = Hub(settings.subscriber_queue_size)
-        event_log: EventLog = SqlLog(store, settings) if settings.embedded else RedisLog(settings)
-        relay = Relay(store, event_log, settings.relay_interval_seconds)
-        service = NotificationService(store, on_commit=relay.kick)
-        auth = Authenticator(settings, store)
-        pipeline = Pipeline(settings, store, service)
-        return cls(settings, store, hub, event_log, relay, service, auth, pipeline)
+        event_log: EventLog = (
+            SqlLog(stores, settings) if settings.embedded else RedisLog(settings, stores.meta)
+        )
+        relay = Relay(stores.outbox, event_log, settings.relay_interval_seconds)
+        service = NotificationService(stores, on_commit=relay.kick)
+        pipeline = Pipeline(settings, stores, service)
+        return cls(
+            settings=settings,
+            stores=stores,
+            hub=hub,
+            log=event_log,
+            relay=relay,
+            service=service,
+            credentials=Credentials(settings, stores.api_keys.known),
+            pipeline=pipeline,
+            ingest=pipeline.ingest,
+            preferences=PreferenceService(stores),
+            contacts=ContactService(stores),
+            deliveries=DeliveryHistory(stores.deliveries),
+            reports=Reports(stores, hub),
+            admins=AdminAccounts(stores.admins),
+        )
 
     async def start(self, *, workers: bool) -> None:
         self._loop = asyncio.get_running_loop()
@@ -55,12 +81,10 @@ class Runtime:
             log.warning("no TOCSIN_API_KEYS: publishers use the development key %r", DEV_API_KEY)
         should_migrate = self.settings.migrate_on_start
         if should_migrate is None:
-            should_migrate = self.store.dialect == "sqlite"
+            should_migrate = self.stores.dialect == "sqlite"
         if should_migrate:
             await asyncio.to_thread(migrate.upgrade, self.settings.database_url)
-        await self.store.connect()
-        if isinstance(self.log, RedisLog):
-            self.log.source = await self.store.meta_get_or_set("db_id", new_epoch())
+        await self.stores.connect()
         await self.log.start(self.hub)
         await self.pipeline.start(workers=workers)
         if workers:
@@ -79,9 +103,4 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.log.close()
-        await self.store.disconnect()
-
-
-def runtime(conn: HTTPConnection) -> Runtime:
-    rt: Runtime = conn.app.state.tocsin
-    return rt
+        await self.stores.disconnect()

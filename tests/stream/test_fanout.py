@@ -13,7 +13,7 @@ from tests._server import SECRET, Server
 from tests.conftest import ServerFactory, mint_token, redis_backend_only
 from tests.stream._helpers import poll, publish
 from tests.stream._sse import Stream
-from tocsin.http.auth import mint
+from tocsin.credentials import mint
 from tocsin.settings import Settings
 
 

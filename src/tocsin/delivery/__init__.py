@@ -23,21 +23,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """A claimed delivery: what to send, to whom, and which attempt this is."""
-
-    id: int
-    key: str
-    vendor_id: str
-    type: str
-    channel: str
-    recipient: str
-    message: dict[str, Any]
-    attempt: int
+from tocsin.model import Delivery as Delivery
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,10 +25,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 
 from tocsin import keys
 from tocsin._ids import now_ms
+from tocsin.errors import unavailable_on
 from tocsin.settings import Settings
 from tocsin.storage.deliveries import DeliveryStore
 
@@ -158,6 +159,10 @@ class RedisQueue:
                 await self.redis.xgroup_delconsumer(self.stream, GROUP, consumer["name"])
 
     async def take(self, limit: int, wait: float, busy: Collection[int]) -> list[Job]:
+        with unavailable_on((RedisError, OSError), "the delivery queue is unreachable"):
+            return await self._take(limit, wait, busy)
+
+    async def _take(self, limit: int, wait: float, busy: Collection[int]) -> list[Job]:
         if time.monotonic() - self._last_sweep > self.lease_ms / 1000:
             await self._sweep()
         await self._promote(keys=[self.delayed, self.stream], args=[now_ms(), 1000])

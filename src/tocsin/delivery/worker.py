@@ -13,12 +13,11 @@ import logging
 import random
 from collections.abc import Mapping
 
-from redis.exceptions import RedisError
-
 from tocsin import metrics
 from tocsin._ids import now_ms
 from tocsin.delivery import Sender, SendError
 from tocsin.delivery.queue import Job, Queue
+from tocsin.errors import Unavailable
 from tocsin.settings import Settings
 from tocsin.storage.deliveries import FAILED, PENDING, SENT, DeliveryStore
 
@@ -66,9 +65,11 @@ class DeliveryWorker:
                     jobs = await self.queue.take(
                         free, self.settings.delivery_poll_seconds, self._busy
                     )
-                except (RedisError, OSError) as exc:
+                except Unavailable as exc:
                     if not failing:
-                        log.warning("delivery queue unreachable (%s); retrying", exc)
+                        log.warning(
+                            "delivery queue unreachable (%s); retrying", exc.__cause__ or exc
+                        )
                     failing = True
                     await asyncio.sleep(self.settings.delivery_poll_seconds)
                     continue

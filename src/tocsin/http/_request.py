@@ -1,4 +1,4 @@
-"""Request parsing shared by the handlers: bodies, query values, path ids."""
+"""Request parsing shared by the handlers: bodies, query values, path ids, the runtime."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import math
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 from tocsin.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from tocsin.fields import VENDOR_ID, validation_failed
+from tocsin.runtime import Runtime
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -108,3 +109,9 @@ def query_float(request: Request, name: str, default: float, low: float, high: f
             errors=[{"field": name, "message": f"must be from {low:g} to {high:g}"}],
         )
     return value
+
+
+def runtime(conn: HTTPConnection) -> Runtime:
+    """The running tocsin that serves `conn` (set by the app's lifespan)."""
+    rt: Runtime = conn.app.state.tocsin
+    return rt

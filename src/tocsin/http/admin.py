@@ -18,21 +18,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tocsin.admin.accounts import USERNAME_MAX, Throttle
 from tocsin.errors import TocsinError
 from tocsin.fields import PRIORITIES, VENDOR_ID, field_errors
 from tocsin.http import adminauth
 from tocsin.http._html import redirect, render
+from tocsin.http._request import runtime
 from tocsin.http.adminauth import Session
 from tocsin.http.schemas import NotificationIn
 from tocsin.marketplace import registry
 from tocsin.marketplace import schemas as events
 from tocsin.notifications.service import NewNotification
-from tocsin.runtime import runtime
-from tocsin.storage.store import ListFilter
 
 RATE_MINUTES = 15
 VENDORS_SHOWN = 200
-THROTTLE = adminauth.Throttle()
+THROTTLE = Throttle()
 
 
 def _when(ms: int | None) -> str:
@@ -73,7 +73,7 @@ def _forbidden(request: Request) -> Response:
 async def _signed_in(request: Request) -> Session | None:
     rt = runtime(request)
     session = adminauth.read_session(rt.settings, request)
-    if session is None or not await adminauth.still_valid(rt.store, session):
+    if session is None or not await adminauth.still_valid(rt.admins, session):
         return None
     return session
 
@@ -86,7 +86,7 @@ async def _post(request: Request) -> tuple[Session, FormData] | Response:
     if not adminauth.csrf_ok(session, form.get(adminauth.CSRF_FIELD)):
         return _forbidden(request)
     assert session is not None
-    if not await adminauth.still_valid(rt.store, session):
+    if not await adminauth.still_valid(rt.admins, session):
         return redirect("/admin/login")
     return session, form
 
@@ -100,7 +100,7 @@ async def login_form(request: Request) -> Response:
     cookie = None
     if session is None:
         session, cookie = adminauth.new_session(rt.settings, None)
-    elif session.signed_in and await adminauth.still_valid(rt.store, session):
+    elif session.signed_in and await adminauth.still_valid(rt.admins, session):
         return redirect("/admin")
     return _page(
         request, "admin/login.html", session, {"error": None, "username": ""}, cookie=cookie
@@ -115,11 +115,11 @@ async def login(request: Request) -> Response:
         return _forbidden(request)
     assert session is not None
     client = request.client.host if request.client else "unknown"
-    username = str(form.get("username", ""))[: adminauth.USERNAME_MAX]
+    username = str(form.get("username", ""))[:USERNAME_MAX]
     password = str(form.get("password", ""))
     if THROTTLE.blocked(client):
         error, status = "Too many failed attempts. Wait a few minutes and try again.", 429
-    elif await adminauth.check_password(rt.store, username, password):
+    elif await rt.admins.check_password(username, password):
         THROTTLE.succeeded(client)
         _, cookie = adminauth.new_session(rt.settings, username)
         response = redirect("/admin")
@@ -152,23 +152,22 @@ async def overview(request: Request) -> Response:
     session = await _signed_in(request)
     if session is None:
         return redirect("/admin/login")
-    rt = runtime(request)
+    reports = runtime(request).reports
     now_minute = int(time.time() // 60)
-    counts = await rt.store.created_per_minute((now_minute - RATE_MINUTES + 1) * 60000)
+    first = now_minute - RATE_MINUTES + 1
+    counts = await reports.created_per_minute(first, now_minute)
     rate: list[dict[str, Any]] = [
-        {"label": _when(m * 60000)[11:16], "count": counts.get(m, 0)}
-        for m in range(now_minute - RATE_MINUTES + 1, now_minute + 1)
+        {"label": _when(m * 60000)[11:16], "count": count}
+        for m, count in enumerate(counts, start=first)
     ]
-    streams = rt.hub.vendors()
-    vendors = await rt.store.vendor_overview(VENDORS_SHOWN)
-    for v in vendors:
-        v["streams"] = streams.get(v["id"], 0)
+    streams = reports.streams()
+    vendors = await reports.vendors(VENDORS_SHOWN)
     return _page(
         request,
         "admin/overview.html",
         session,
         {
-            "totals": await rt.store.totals(),
+            "totals": await reports.totals(),
             "vendors": vendors,
             "vendors_shown": VENDORS_SHOWN,
             "streams_total": sum(streams.values()),
@@ -190,22 +189,17 @@ async def _vendor_page(
     errors: list[dict[str, Any]] | None = None,
     status: int = 200,
 ) -> Response:
-    rt = runtime(request)
-    rows = await rt.store.vendor_overview(1, vendor_id)
-    vendor = rows[0] if rows else None
-    notifications = await rt.store.list_notifications(
-        vendor_id, ListFilter(archived=None), before_id=None, limit=50
-    )
+    report = await runtime(request).reports.vendor(vendor_id, notifications=50, deliveries=20)
     return _page(
         request,
         "admin/vendor.html",
         session,
         {
             "vendor_id": vendor_id,
-            "vendor": vendor,
-            "streams": rt.hub.vendors().get(vendor_id, 0),
-            "notifications": notifications,
-            "deliveries": await rt.store.recent_deliveries(20, vendor_id),
+            "vendor": report.vendor,
+            "streams": report.streams,
+            "notifications": report.notifications,
+            "deliveries": report.deliveries,
             "priorities": PRIORITIES,
             "form": form
             or {"type": "test", "title": "", "body": "", "priority": "normal", "link": ""},
@@ -257,7 +251,7 @@ async def send_notification(request: Request) -> Response:
         return await _vendor_page(
             request, session, vendor_id, form=fields, errors=field_errors(exc), status=422
         )
-    row, _ = await runtime(request).service.create(
+    n, _ = await runtime(request).service.create(
         vendor_id,
         NewNotification(
             type=body.type,
@@ -268,7 +262,7 @@ async def send_notification(request: Request) -> Response:
             data={"test": True},
         ),
     )
-    return redirect(f"/admin/vendors/{vendor_id}?sent={row['id']}")
+    return redirect(f"/admin/vendors/{vendor_id}?sent={n.id}")
 
 
 def _sample(event_type: str) -> str:
@@ -320,7 +314,7 @@ async def send_event(request: Request) -> Response:
                 "data": data,
             }
         )
-        outcome = await rt.pipeline.ingest.ingest(registry.parse(envelope))
+        outcome = await rt.ingest.ingest(registry.parse(envelope))
         result = {
             "event_id": outcome.event_id,
             "notifications": outcome.notifications,
@@ -354,7 +348,7 @@ async def deliveries(request: Request) -> Response:
     session = await _signed_in(request)
     if session is None:
         return redirect("/admin/login")
-    rt = runtime(request)
+    reports = runtime(request).reports
     vendor_id = request.query_params.get("vendor") or None
     if vendor_id is not None and not VENDOR_ID.match(vendor_id):
         vendor_id = None
@@ -362,7 +356,7 @@ async def deliveries(request: Request) -> Response:
         request,
         "admin/deliveries.html",
         session,
-        {"rows": await rt.store.recent_deliveries(100, vendor_id), "vendor_id": vendor_id},
+        {"rows": await reports.deliveries(100, vendor_id), "vendor_id": vendor_id},
     )
 
 

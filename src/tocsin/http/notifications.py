@@ -11,14 +11,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tocsin._ids import NOTIFICATION_ID
+from tocsin.credentials import mint
 from tocsin.errors import ValidationFailed
 from tocsin.fields import validation_failed
 from tocsin.http import auth
-from tocsin.http._request import query_int, read_json, vendor_path
+from tocsin.http._request import query_int, read_json, runtime, vendor_path
 from tocsin.http.schemas import BulkIn, Filter, NotificationIn, NotificationPatch, TokenIn
-from tocsin.notifications.service import NewNotification, to_wire
-from tocsin.runtime import runtime
-from tocsin.storage.store import ListFilter
+from tocsin.model import ListFilter
+from tocsin.notifications.service import NewNotification
+from tocsin.realtime.wire import notification as to_wire
 
 IDEMPOTENCY_KEY_MAX = 200
 
@@ -60,14 +61,14 @@ def filter_from_query(request: Request) -> Filter:
 
 async def create_token(request: Request) -> Response:
     rt = runtime(request)
-    await rt.auth.publisher(request)
+    await auth.publisher(request)
     body = await read_json(request, TokenIn, rt.settings.max_body_bytes)
     if body.ttl > rt.settings.token_max_ttl:
         raise ValidationFailed(
             f"ttl must be at most {rt.settings.token_max_ttl} seconds",
             errors=[{"field": "ttl", "message": f"must be at most {rt.settings.token_max_ttl}"}],
         )
-    token, expires = auth.mint(rt.settings, body.vendor_id, body.ttl)
+    token, expires = mint(rt.settings, body.vendor_id, body.ttl)
     return JSONResponse(
         {"token": token, "expires_at": expires.isoformat().replace("+00:00", "Z")},
         status_code=201,
@@ -77,7 +78,7 @@ async def create_token(request: Request) -> Response:
 
 async def create_notification(request: Request) -> Response:
     rt = runtime(request)
-    await rt.auth.publisher(request)
+    await auth.publisher(request)
     vendor_id = vendor_path(request)
     body = await read_json(request, NotificationIn, rt.settings.max_body_bytes)
     key = request.headers.get("idempotency-key")
@@ -95,11 +96,11 @@ async def create_notification(request: Request) -> Response:
         link=body.link,
         dedupe_key=body.dedupe_key or key,
     )
-    row, created = await rt.service.create(vendor_id, new)
+    n, created = await rt.service.create(vendor_id, new)
     return JSONResponse(
-        to_wire(row),
+        to_wire(n),
         status_code=201 if created else 200,
-        headers={"Location": f"/api/v1/notifications/{row['id']}"},
+        headers={"Location": f"/api/v1/notifications/{n.id}"},
     )
 
 
@@ -108,7 +109,7 @@ async def create_notification(request: Request) -> Response:
 
 async def list_notifications(request: Request) -> Response:
     rt = runtime(request)
-    vendor = await rt.auth.vendor(request)
+    vendor = await auth.vendor(request)
     f = filter_from_query(request)
     limit = query_int(request, "limit", 20, 1, 100)
     cursor = request.query_params.get("cursor") or None
@@ -122,37 +123,37 @@ async def list_notifications(request: Request) -> Response:
     )
     total, _ = await rt.service.unread(vendor.id)
     return JSONResponse(
-        {"items": [to_wire(r) for r in rows], "next_cursor": next_cursor, "unread_count": total}
+        {"items": [to_wire(n) for n in rows], "next_cursor": next_cursor, "unread_count": total}
     )
 
 
 async def unread_count(request: Request) -> Response:
     rt = runtime(request)
-    vendor = await rt.auth.vendor(request)
+    vendor = await auth.vendor(request)
     total, by_type = await rt.service.unread(vendor.id)
     return JSONResponse({"total": total, "by_type": by_type})
 
 
 async def notification(request: Request) -> Response:
     rt = runtime(request)
-    vendor = await rt.auth.vendor(request)
+    vendor = await auth.vendor(request)
     notification_id = str(request.path_params["notification_id"])
     if request.method == "DELETE":
         await rt.service.delete(vendor.id, notification_id)
         return Response(status_code=204)
     if request.method == "PATCH":
         patch = await read_json(request, NotificationPatch, rt.settings.max_body_bytes)
-        row = await rt.service.patch(
+        n = await rt.service.patch(
             vendor.id, notification_id, read=patch.read, archived=patch.archived
         )
     else:
-        row = await rt.service.get(vendor.id, notification_id)
-    return JSONResponse(to_wire(row))
+        n = await rt.service.get(vendor.id, notification_id)
+    return JSONResponse(to_wire(n))
 
 
 async def bulk(request: Request) -> Response:
     rt = runtime(request)
-    vendor = await rt.auth.vendor(request)
+    vendor = await auth.vendor(request)
     body = await read_json(request, BulkIn, rt.settings.max_body_bytes)
     if (body.ids is None) == (not body.all):
         raise ValidationFailed(

@@ -20,22 +20,23 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tocsin import demo
+from tocsin.credentials import Vendor, verify
 from tocsin.errors import NotFound, Unauthorized, UnsupportedMediaType
 from tocsin.fields import PRIORITIES
 from tocsin.http import auth
 from tocsin.http._html import redirect, render, secure_cookies
-from tocsin.http._request import read_body
+from tocsin.http._request import read_body, runtime
 from tocsin.marketplace.registry import NOTIFICATION_TYPES
 from tocsin.notifications.service import NewNotification
 from tocsin.realtime import wire
-from tocsin.runtime import Runtime, runtime
+from tocsin.runtime import Runtime
 
 DEMO_SPACING_SECONDS = 0.8
 
 
-async def _vendor(request: Request) -> auth.Vendor | None:
+async def _vendor(request: Request) -> Vendor | None:
     try:
-        return await runtime(request).auth.vendor(request)
+        return await auth.vendor(request)
     except Unauthorized:
         return None
 
@@ -94,7 +95,7 @@ async def login(request: Request) -> Response:
     token = request.query_params.get("token", "")
     no_referrer = {"Referrer-Policy": "no-referrer"}
     try:
-        _, expires = auth.verify(rt.settings, token)
+        _, expires = verify(rt.settings, token)
     except Unauthorized as exc:
         return render(
             request, "dashboard/signin.html", {"error": exc.detail}, status=401, headers=no_referrer
@@ -122,8 +123,8 @@ async def _fire_samples(rt: Runtime, vendor_id: str, samples: list[NewNotificati
     for n, new in enumerate(samples):
         if n:
             await asyncio.sleep(DEMO_SPACING_SECONDS)
-        row, _ = await rt.service.create(vendor_id, new)
-        order_id = str(row["data"].get("order_id", ""))
+        created, _ = await rt.service.create(vendor_id, new)
+        order_id = str(created.data.get("order_id", ""))
         if new.type == "order_created" and order_id:
             await rt.service.emit(
                 vendor_id,
@@ -137,7 +138,7 @@ async def fire_demo(request: Request) -> Response:
     rt = runtime(request)
     if not _demo_enabled(rt):
         raise NotFound("the demo is off in production")
-    vendor = await rt.auth.vendor(request)
+    vendor = await auth.vendor(request)
     # A JSON body makes a cross-site form post impossible without a CORS preflight.
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         raise UnsupportedMediaType("send the body as application/json")

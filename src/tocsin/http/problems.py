@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from typing import Any
 
-import asyncpg
-import redis.exceptions
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -62,6 +59,9 @@ async def tocsin_error(request: Request, exc: Exception) -> Response:
     if exc.status == 401:
         headers = {"WWW-Authenticate": 'Bearer realm="tocsin"'}
     if isinstance(exc, Unavailable):
+        # A database or Redis that is down, restarting or full: the client
+        # (tocsin.client retries 502/503/504) tries again.
+        log.warning("%s %s: %s (%r)", request.method, request.url.path, exc.detail, exc.__cause__)
         headers = {"Retry-After": "2"}
     return problem(exc.status, exc.detail, errors=exc.errors or None, headers=headers)
 
@@ -74,31 +74,6 @@ async def http_error(request: Request, exc: Exception) -> Response:
     elif exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}"
     return problem(exc.status_code, detail, headers=dict(exc.headers or {}) or None)
-
-
-# What a database or Redis that is down, restarting or full raises: 503, and the
-# client (tocsin.client retries 502/503/504) tries again.
-BACKEND_DOWN: tuple[type[Exception], ...] = (
-    OSError,  # refused connections, and timeouts (TimeoutError is an OSError)
-    sqlite3.OperationalError,  # e.g. "database is locked", "unable to open database file"
-    asyncpg.exceptions.PostgresConnectionError,
-    asyncpg.exceptions.InterfaceError,
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.TooManyConnectionsError,
-    asyncpg.exceptions.AdminShutdownError,
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    redis.exceptions.BusyLoadingError,
-)
-
-
-async def backend_down(request: Request, exc: Exception) -> Response:
-    log.warning("%s %s: backend unavailable: %r", request.method, request.url.path, exc)
-    return problem(
-        503,
-        "a backend (database or event log) is unavailable; retry shortly",
-        headers={"Retry-After": "2"},
-    )
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:

@@ -10,19 +10,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from tocsin import metrics
-from tocsin.errors import Unavailable
-from tocsin.http._request import query_float, query_int
+from tocsin.http import auth
+from tocsin.http._request import query_float, query_int, runtime
 from tocsin.realtime import wire
 from tocsin.realtime.eventlog import ReadResult
 from tocsin.realtime.hub import Subscriber
 from tocsin.realtime.sse import EventStream
-from tocsin.runtime import Runtime, runtime
+from tocsin.runtime import Runtime
 from tocsin.settings import Settings
 
 POLL_MAX_WAIT = 30.0
@@ -31,18 +30,13 @@ SSE_DELIVERED = metrics.EVENTS_DELIVERED.labels("sse")
 POLL_DELIVERED = metrics.EVENTS_DELIVERED.labels("poll")
 
 
+# The log and the hub raise `Unavailable` when the log's backend cannot be reached.
 async def _read(rt: Runtime, vendor_id: str, after: str | None, limit: int) -> ReadResult:
-    try:
-        return await rt.log.read(vendor_id, after, limit)
-    except (RedisError, OSError):
-        raise Unavailable("the event log is unreachable; retry shortly") from None
+    return await rt.log.read(vendor_id, after, limit)
 
 
 async def _subscribe(rt: Runtime, vendor_id: str) -> Subscriber:
-    try:
-        return await rt.hub.subscribe(vendor_id)
-    except (RedisError, OSError):
-        raise Unavailable("the event log is unreachable; retry shortly") from None
+    return await rt.hub.subscribe(vendor_id)
 
 
 async def _frames(
@@ -85,7 +79,7 @@ async def _frames(
 
 async def stream(request: Request) -> Response:
     rt = runtime(request)
-    vendor = await rt.auth.vendor(request, allow_query=True)
+    vendor = await auth.vendor(request, allow_query=True)
     after = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
     sub = await _subscribe(rt, vendor.id)
     try:
@@ -112,7 +106,7 @@ def _poll_body(events: list[wire.Event], last_id: str, reset: wire.ResetReason |
 async def poll(request: Request) -> Response:
     """Events after `after`, waiting up to `wait` seconds for the first one."""
     rt = runtime(request)
-    vendor = await rt.auth.vendor(request, allow_query=True)
+    vendor = await auth.vendor(request, allow_query=True)
     after = request.query_params.get("after") or request.headers.get("last-event-id") or None
     wait = query_float(request, "wait", 0.0, 0.0, POLL_MAX_WAIT)
     limit = query_int(request, "limit", 100, 1, POLL_MAX_LIMIT)

@@ -22,11 +22,11 @@ from tocsin.marketplace.preferences import merged
 from tocsin.marketplace.registry import recipients, stream_payload
 from tocsin.marketplace.schemas import MarketplaceEvent
 from tocsin.marketplace.templating import Templates
+from tocsin.model import Row
 from tocsin.notifications.service import NewNotification, NotificationService
 from tocsin.settings import Settings
-from tocsin.storage.deliveries import DeliveryStore, NewDelivery
-from tocsin.storage.eventstore import EventStore
-from tocsin.storage.store import Row, Store
+from tocsin.storage.deliveries import NewDelivery
+from tocsin.storage.stores import Stores
 
 log = logging.getLogger(__name__)
 
@@ -46,18 +46,16 @@ class Ingest:
     def __init__(
         self,
         settings: Settings,
-        store: Store,
+        stores: Stores,
         service: NotificationService,
-        events: EventStore,
-        deliveries: DeliveryStore,
         queue: Queue,
         templates: Templates,
     ) -> None:
         self.settings = settings
-        self.store = store
+        self.stores = stores
+        self.events = stores.processed_events
+        self.deliveries = stores.deliveries
         self.service = service
-        self.events = events
-        self.deliveries = deliveries
         self.queue = queue
         self.templates = templates
 
@@ -72,20 +70,21 @@ class Ingest:
 
     async def ingest(self, event: MarketplaceEvent) -> IngestResult:
         """Apply `event` once; `created=False` when its id was seen before."""
-        seen = await self.events.get_event(event.id)
+        seen = await self.events.get(event.id)
         if seen is not None:
             return self._again(seen, event)
         plan = recipients(event)
         texts = [self.templates.render(r) for r in plan]
         vendor_ids = [r.vendor_id for r in plan]
-        prefs = {v: merged(o) for v, o in (await self.events.preferences(vendor_ids)).items()}
-        contacts = await self.events.contacts(vendor_ids)
+        stored = await self.stores.preferences.get(vendor_ids)
+        prefs = {v: merged(o) for v, o in stored.items()}
+        contacts = await self.stores.vendors.contacts(vendor_ids)
         queued_channels = [c for c in QUEUED if c.configured(self.settings)]
         ids: list[str] = []
         queued: list[int] = []
         try:
-            async with self.store.transaction():
-                if not await self.events.claim_event(event.id, event.type, event.digest):
+            async with self.stores.transaction():
+                if not await self.events.claim(event.id, event.type, event.digest):
                     raise _Seen
                 for recipient, text in zip(plan, texts, strict=True):
                     vendor_id, kind = recipient.vendor_id, recipient.notification_type
@@ -93,7 +92,7 @@ class Ingest:
                     notification_id = None
                     if wants[IN_APP.name]:
                         notice = IN_APP.build(text)
-                        row, _ = await self.service.create(
+                        n, _ = await self.service.create(
                             vendor_id,
                             NewNotification(
                                 type=kind,
@@ -105,8 +104,8 @@ class Ingest:
                                 dedupe_key=f"evt:{event.id}:{vendor_id}",
                             ),
                         )
-                        notification_id = row["id"]
-                        ids.append(row["id"])
+                        notification_id = n.id
+                        ids.append(n.id)
                     email, phone = contacts.get(vendor_id, (None, None))
                     contact = {"email": email, "phone": phone}
                     for channel in queued_channels:
@@ -130,9 +129,9 @@ class Ingest:
                 stream = stream_payload(event)
                 if stream is not None:
                     await self.service.emit(*stream)
-                await self.events.finish_event(event.id, ids)
+                await self.events.finish(event.id, ids)
         except _Seen:
-            first = await self.events.get_event(event.id)
+            first = await self.events.get(event.id)
             assert first is not None
             return self._again(first, event)
         # The notifications were created in savepoints: wake the relay now they are committed.

@@ -16,25 +16,20 @@ from tocsin.marketplace.ingest import Ingest
 from tocsin.marketplace.templating import Templates
 from tocsin.notifications.service import NotificationService
 from tocsin.settings import Settings
-from tocsin.storage.deliveries import DeliveryStore
-from tocsin.storage.eventstore import EventStore
-from tocsin.storage.store import Store
+from tocsin.storage.stores import Stores
 
 
 class Pipeline:
-    def __init__(self, settings: Settings, store: Store, service: NotificationService) -> None:
+    def __init__(self, settings: Settings, stores: Stores, service: NotificationService) -> None:
         self.settings = settings
         self.templates = Templates(settings.templates_dir or None, settings.public_url)
-        self.events = EventStore(store)
-        self.deliveries = DeliveryStore(store)
+        self.deliveries = stores.deliveries
         self.queue: Queue = (
             SqlQueue(self.deliveries, settings.delivery_poll_seconds)
             if settings.embedded
             else RedisQueue(settings, self.deliveries)
         )
-        self.ingest = Ingest(
-            settings, store, service, self.events, self.deliveries, self.queue, self.templates
-        )
+        self.ingest = Ingest(settings, stores, service, self.queue, self.templates)
         self.senders: dict[str, Sender] = {}
         self._task: asyncio.Task[None] | None = None
 

@@ -10,47 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
-
-import sqlalchemy as sa
 
 from tocsin import metrics
 from tocsin._ids import NOTIFICATION_ID, new_notification_id, now_ms
 from tocsin.errors import NotFound
+from tocsin.model import ListFilter, Notification
 from tocsin.realtime import wire
-from tocsin.storage.schema import notifications
-from tocsin.storage.store import ListFilter, Row, Store
-
-N = notifications.c
+from tocsin.storage.notifications import TimeColumn
+from tocsin.storage.stores import Stores
 
 # A bulk change touching more ids than this names none in its event: clients refetch.
 MAX_IDS_IN_EVENT = 500
-
-
-def iso(ms: int | None) -> str | None:
-    if ms is None:
-        return None
-    moment = datetime.fromtimestamp(ms / 1000, UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def to_wire(row: Row) -> dict[str, Any]:
-    """A notification as clients see it, in REST answers and stream events alike."""
-    return {
-        "id": row["id"],
-        "vendor_id": row["vendor_id"],
-        "type": row["type"],
-        "title": row["title"],
-        "body": row["body"],
-        "data": row["data"],
-        "priority": row["priority"],
-        "link": row["link"],
-        "created_at": iso(row["created_at"]),
-        "read_at": iso(row["read_at"]),
-        "archived_at": iso(row["archived_at"]),
-        "dedupe_key": row["dedupe_key"],
-    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,96 +42,97 @@ class _Unchanged(Exception):
         self.result = result
 
 
-# Bulk actions: (column to set, value, condition under which a row is already so, change).
-_ACTIONS: dict[str, tuple[str, bool, sa.ColumnElement[bool], dict[str, bool]]] = {
-    "mark_read": ("read_at", True, N.read_at.is_not(None), {"read": True}),
-    "mark_unread": ("read_at", False, N.read_at.is_(None), {"read": False}),
-    "archive": ("archived_at", True, N.archived_at.is_not(None), {"archived": True}),
-    "unarchive": ("archived_at", False, N.archived_at.is_(None), {"archived": False}),
+# Bulk actions: (time column, set (now) or cleared, the change their event names).
+_ACTIONS: dict[str, tuple[TimeColumn, bool, dict[str, bool]]] = {
+    "mark_read": ("read_at", True, {"read": True}),
+    "mark_unread": ("read_at", False, {"read": False}),
+    "archive": ("archived_at", True, {"archived": True}),
+    "unarchive": ("archived_at", False, {"archived": False}),
 }
 
 
 class NotificationService:
-    def __init__(self, store: Store, on_commit: Callable[[], None] = lambda: None) -> None:
-        self.store = store
+    def __init__(self, stores: Stores, on_commit: Callable[[], None] = lambda: None) -> None:
+        self.stores = stores
+        self.notifications = stores.notifications
         self.on_commit = on_commit
 
     async def _emit(self, vendor_id: str, seq: int, event: str, payload: dict[str, Any]) -> None:
-        await self.store.add_outbox(vendor_id, seq, event, wire.dumps(payload))
+        await self.stores.outbox.add(vendor_id, seq, event, wire.dumps(payload))
 
     # -- create ----------------------------------------------------------------
 
-    async def create(self, vendor_id: str, new: NewNotification) -> tuple[Row, bool]:
-        """Store a notification and emit `new_notification`; `(row, created)`.
+    async def create(self, vendor_id: str, new: NewNotification) -> tuple[Notification, bool]:
+        """Store a notification and emit `new_notification`; `(notification, created)`.
 
         With a `dedupe_key` already used by this vendor, the stored notification
         comes back with `created=False` and nothing is written or emitted.
         """
         started = now_ms()
-        row: Row = {
-            "id": new_notification_id(),
-            "vendor_id": vendor_id,
-            "type": new.type,
-            "title": new.title,
-            "body": new.body,
-            "data": new.data or {},
-            "priority": new.priority,
-            "link": new.link,
-            "created_at": started,
-            "read_at": None,
-            "archived_at": None,
-            "dedupe_key": new.dedupe_key,
-        }
+        n = Notification(
+            id=new_notification_id(),
+            vendor_id=vendor_id,
+            type=new.type,
+            title=new.title,
+            body=new.body,
+            data=new.data or {},
+            priority=new.priority,
+            link=new.link,
+            created_at=started,
+            read_at=None,
+            archived_at=None,
+            dedupe_key=new.dedupe_key,
+        )
         try:
-            async with self.store.transaction():
-                seq = await self.store.next_seq(vendor_id)
+            async with self.stores.transaction():
+                seq = await self.stores.vendors.next_seq(vendor_id)
                 if new.dedupe_key is not None:
-                    existing = await self.store.find_by_dedupe(vendor_id, new.dedupe_key)
+                    existing = await self.notifications.find_by_dedupe(vendor_id, new.dedupe_key)
                     if existing is not None:
                         raise _Unchanged(existing)
-                await self.store.insert_notification(row)
-                unread = await self.store.unread_total(vendor_id)
+                await self.notifications.insert(n)
+                unread = await self.notifications.unread_total(vendor_id)
                 await self._emit(
                     vendor_id,
                     seq,
                     wire.NEW_NOTIFICATION,
-                    {"notification": to_wire(row), "unread_count": unread},
+                    {"notification": wire.notification(n), "unread_count": unread},
                 )
         except _Unchanged as same:
             return same.result, False
         self.on_commit()
         metrics.NOTIFICATIONS_CREATED.inc()
         metrics.REQUEST_LATENCY.observe((now_ms() - started) / 1000)
-        return row, True
+        return n, True
 
     async def emit(self, vendor_id: str, event: str, payload: dict[str, Any]) -> None:
         """Emit a stream event that changes no notification (e.g. `order_status_update`)."""
-        async with self.store.transaction():
-            seq = await self.store.next_seq(vendor_id)
+        async with self.stores.transaction():
+            seq = await self.stores.vendors.next_seq(vendor_id)
             await self._emit(vendor_id, seq, event, payload)
         self.on_commit()
 
     # -- read ------------------------------------------------------------------
 
-    async def get(self, vendor_id: str, notification_id: str) -> Row:
-        row = None
+    async def get(self, vendor_id: str, notification_id: str) -> Notification:
+        n = None
         if NOTIFICATION_ID.match(notification_id):
-            row = await self.store.get_notification(vendor_id, notification_id)
-        if row is None:
+            n = await self.notifications.get(vendor_id, notification_id)
+        if n is None:
             raise NotFound(f"no notification {notification_id!r}")
-        return row
+        return n
 
     async def page(
         self, vendor_id: str, f: ListFilter, *, cursor: str | None, limit: int
-    ) -> tuple[list[Row], str | None]:
+    ) -> tuple[list[Notification], str | None]:
         """One page, newest first, and the cursor of the next page (`None`: last page)."""
-        rows = await self.store.list_notifications(vendor_id, f, before_id=cursor, limit=limit + 1)
+        rows = await self.notifications.page(vendor_id, f, before_id=cursor, limit=limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
-        return rows, (rows[-1]["id"] if more else None)
+        return rows, (rows[-1].id if more else None)
 
     async def unread(self, vendor_id: str) -> tuple[int, dict[str, int]]:
-        by_type = await self.store.unread_counts(vendor_id)
+        by_type = await self.notifications.unread_counts(vendor_id)
         return sum(by_type.values()), by_type
 
     # -- change ----------------------------------------------------------------
@@ -193,29 +165,25 @@ class NotificationService:
             if not ids:
                 return []
         try:
-            async with self.store.transaction():
-                seq = await self.store.next_seq(vendor_id)
+            async with self.stores.transaction():
+                seq = await self.stores.vendors.next_seq(vendor_id)
                 changed: list[str] = []
                 changes: dict[str, bool] = {}
                 for action in actions:
                     if action == "delete":
-                        done = await self.store.delete_notifications(vendor_id, ids=ids, f=f)
+                        done = await self.notifications.delete(vendor_id, ids=ids, f=f)
                         change = {"deleted": True}
                     else:
-                        column, on, already, change = _ACTIONS[action]
-                        done = await self.store.update_notifications(
-                            vendor_id,
-                            ids=ids,
-                            f=f,
-                            values={column: now_ms() if on else None},
-                            unless=already,
+                        column, on, change = _ACTIONS[action]
+                        done = await self.notifications.set_time(
+                            vendor_id, column, now_ms() if on else None, ids=ids, f=f
                         )
                     if done:
                         changed = list(dict.fromkeys([*changed, *done]))
                         changes.update(change)
                 if not changed:
                     raise _Unchanged([])
-                unread = await self.store.unread_total(vendor_id)
+                unread = await self.notifications.unread_total(vendor_id)
                 await self._emit(
                     vendor_id,
                     seq,
@@ -233,7 +201,7 @@ class NotificationService:
 
     async def patch(
         self, vendor_id: str, notification_id: str, *, read: bool | None, archived: bool | None
-    ) -> Row:
+    ) -> Notification:
         await self.get(vendor_id, notification_id)
         actions = []
         if read is not None:

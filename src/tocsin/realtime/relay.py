@@ -14,11 +14,10 @@ import asyncio
 import contextlib
 import logging
 
-from redis.exceptions import RedisError
-
 from tocsin import metrics
+from tocsin.errors import Unavailable
 from tocsin.realtime.eventlog import EventLog
-from tocsin.storage.store import Store
+from tocsin.storage.outbox import OutboxStore
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +25,8 @@ BATCH = 500
 
 
 class Relay:
-    def __init__(self, store: Store, event_log: EventLog, interval: float) -> None:
-        self.store = store
+    def __init__(self, outbox: OutboxStore, event_log: EventLog, interval: float) -> None:
+        self.outbox = outbox
         self.log = event_log
         self.interval = interval
         self._kick = asyncio.Event()
@@ -53,7 +52,7 @@ class Relay:
         """Relay until the outbox is empty or what is left must wait."""
         while True:
             self._kick.clear()
-            records = await self.store.pending_outbox(BATCH)
+            records = await self.outbox.pending(BATCH)
             metrics.OUTBOX_PENDING.set(len(records))
             if not records:
                 return
@@ -62,20 +61,22 @@ class Relay:
                 for vendor_id, last in result.gaps.items():
                     # A gap whose missing events are in no outbox was lost by the log
                     # (e.g. a Redis failover): append anyway, under a new epoch.
-                    if not await self.store.outbox_has(vendor_id, last + 1):
+                    if not await self.outbox.has(vendor_id, last + 1):
                         stuck = [r for r in records if r.vendor_id == vendor_id]
                         forced = await self.log.append(stuck[:1], force=True)
                         result.done.extend(forced.done)
-            except (RedisError, OSError) as exc:
+            except Unavailable as exc:
                 metrics.RELAY_ERRORS.inc()
                 if not self._failing:
-                    log.warning("event log unreachable (%s); outbox rows wait", exc)
+                    log.warning(
+                        "event log unreachable (%s); outbox rows wait", exc.__cause__ or exc
+                    )
                 self._failing = True
                 return
             if self._failing:
                 log.info("event log reachable again; relaying the outbox")
                 self._failing = False
-            await self.store.delete_outbox(result.done)
+            await self.outbox.delete(result.done)
             if result.gaps or len(records) < BATCH:
                 # Rows behind a gap wait for the relay (maybe in another process)
                 # that holds the events before them.

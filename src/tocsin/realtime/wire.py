@@ -19,8 +19,11 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final
+
+from tocsin.model import Notification
 
 NEW_NOTIFICATION: Final = "new_notification"
 NOTIFICATION_UPDATE: Final = "notification_update"
@@ -119,3 +122,29 @@ def poll_body(events: Sequence[Event], last_id: str, reset: ResetReason | None) 
     if reset is not None:
         body += f',"reason":{dumps(reset)}'
     return body + "}"
+
+
+def iso(ms: int | None) -> str | None:
+    """A time (ms since the epoch) as clients see it: ISO 8601, UTC, milliseconds."""
+    if ms is None:
+        return None
+    moment = datetime.fromtimestamp(ms / 1000, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def notification(n: Notification) -> dict[str, Any]:
+    """A notification as clients see it, in REST answers and stream events alike."""
+    return {
+        "id": n.id,
+        "vendor_id": n.vendor_id,
+        "type": n.type,
+        "title": n.title,
+        "body": n.body,
+        "data": n.data,
+        "priority": n.priority,
+        "link": n.link,
+        "created_at": iso(n.created_at),
+        "read_at": iso(n.read_at),
+        "archived_at": iso(n.archived_at),
+        "dedupe_key": n.dedupe_key,
+    }

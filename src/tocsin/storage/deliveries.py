@@ -10,9 +10,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from tocsin._ids import now_ms
-from tocsin.delivery import Delivery
+from tocsin.model import Delivery, Row
+from tocsin.storage.db import Database
 from tocsin.storage.schema import deliveries, delivery_attempts
-from tocsin.storage.store import Row, Store
 
 D = deliveries.c
 A = delivery_attempts.c
@@ -46,9 +46,8 @@ def _claimable(now: int) -> sa.ColumnElement[bool]:
 
 
 class DeliveryStore:
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.db = store.db
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     async def add(self, new: NewDelivery) -> int | None:
         """Queue a delivery (call inside the ingest transaction); its id, None if known."""
@@ -100,7 +99,7 @@ class DeliveryStore:
         worker that died is closed as `interrupted`.
         """
         now = now_ms()
-        async with self.store.transaction():
+        async with self.db.transaction():
             row = await self.db.fetch_one(
                 deliveries.update()
                 .where(D.id == delivery_id, _claimable(now))
@@ -147,7 +146,7 @@ class DeliveryStore:
             attempt_status, status = SENT, SENT
         else:
             attempt_status, status = FAILED, (PENDING if retry_at is not None else FAILED)
-        async with self.store.transaction():
+        async with self.db.transaction():
             await self.db.execute(
                 delivery_attempts.update()
                 .where(A.delivery_id == delivery.id, A.attempt == delivery.attempt)

@@ -3,6 +3,7 @@
 Two backends share one interface: `RedisLog` (Redis Streams, production,
 several processes) and `SqlLog` (a table in the SQL database, the embedded
 default, one process). Both feed the process's `Hub` from a single reader.
+Both raise `tocsin.errors.Unavailable` when their backend cannot be reached.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from tocsin.model import OutboxRecord
 from tocsin.realtime.hub import Hub
 from tocsin.realtime.wire import Event, ResetReason
-from tocsin.storage.store import OutboxRecord
 
 
 @dataclass(slots=True)
@@ -35,7 +36,7 @@ class ReadResult:
 
 class EventLog(Protocol):
     async def start(self, hub: Hub) -> None:
-        """Connect, and start feeding `hub` with live events."""
+        """Connect, and start feeding `hub` with live events (the database is connected)."""
 
     async def close(self) -> None: ...
 

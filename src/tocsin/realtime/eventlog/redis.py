@@ -27,16 +27,27 @@ from redis.exceptions import RedisError, ResponseError
 
 from tocsin import keys, metrics
 from tocsin._ids import new_epoch, now_ms
+from tocsin.errors import unavailable_on
+from tocsin.model import OutboxRecord
 from tocsin.realtime.eventlog import AppendResult, ReadResult
 from tocsin.realtime.hub import Hub
 from tocsin.realtime.wire import Event, Position, ResetReason, format_id, parse_id
 from tocsin.settings import Settings
-from tocsin.storage.store import OutboxRecord
+from tocsin.storage.meta import MetaStore
 
 log = logging.getLogger(__name__)
 
 BLOCK_MS = 5000
 READ_COUNT = 1000
+
+# What a Redis that is down, restarting or loading raises; callers see `Unavailable`.
+DOWN = (RedisError, OSError)
+DETAIL = "the event log is unreachable; retry shortly"
+
+
+def _down() -> contextlib.AbstractContextManager[None]:
+    return unavailable_on(DOWN, DETAIL)
+
 
 # KEYS: stream, meta. ARGV: seq, event, data, maxlen, min_ms, ttl_ms, new_epoch, force, source.
 # `source` names the SQL database the sequence numbers come from: appends from
@@ -134,9 +145,10 @@ def _event(fields: Any, stream_id: str) -> Event:
 
 
 class RedisLog:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, meta: MetaStore) -> None:
         assert settings.redis_url
         self.settings = settings
+        self.meta = meta
         self.prefix = settings.redis_prefix
         # Named connections: `CLIENT LIST` shows which process holds which.
         name = f"tocsin-{os.getpid()}"
@@ -169,10 +181,11 @@ class RedisLog:
         self._hub: Hub | None = None
         self._reader: asyncio.Task[None] | None = None
         self.healthy = True
-        # The SQL database's identity (`tocsin_meta.db_id`), set by the runtime at start.
+        # The SQL database's identity (`tocsin_meta.db_id`), read at start.
         self.source = ""
 
     async def start(self, hub: Hub) -> None:
+        self.source = await self.meta.get_or_set("db_id", new_epoch())
         self._hub = hub
         hub.on_watch = self.watch
         hub.on_unwatch = self.unwatch
@@ -184,16 +197,22 @@ class RedisLog:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
         await self._reader_conn.aclose()
-        await self.redis.aclose()
+        # The pool was handed in, so `aclose` alone would leave its connections open.
+        await self.redis.aclose(close_connection_pool=True)
 
     async def ping(self) -> None:
         if self._reader is not None and self._reader.done():
             raise RuntimeError("the event log reader has stopped")
-        await self.redis.ping()
+        with _down():
+            await self.redis.ping()
 
     # -- appending ---------------------------------------------------------------
 
     async def append(self, records: Sequence[OutboxRecord], *, force: bool = False) -> AppendResult:
+        with _down():
+            return await self._append_all(records, force)
+
+    async def _append_all(self, records: Sequence[OutboxRecord], force: bool) -> AppendResult:
         result = AppendResult()
         if not records:
             return result
@@ -235,6 +254,10 @@ class RedisLog:
     # -- reading -----------------------------------------------------------------
 
     async def read(self, vendor_id: str, after: str | None, limit: int) -> ReadResult:
+        with _down():
+            return await self._read_after(vendor_id, after, limit)
+
+    async def _read_after(self, vendor_id: str, after: str | None, limit: int) -> ReadResult:
         parsed = parse_id(after) if after is not None else None
         after_arg = ""
         # Redis positions are `<ms>-<n>`; an embedded log's id (no `-n`) is malformed here.
@@ -275,6 +298,10 @@ class RedisLog:
 
     async def watch(self, vendor_id: str) -> None:
         """Start delivering `vendor_id`'s events to the hub from its current last entry."""
+        with _down():
+            await self._watch(vendor_id)
+
+    async def _watch(self, vendor_id: str) -> None:
         key = keys.stream(self.prefix, vendor_id)
         newest: Any = await self.redis.xrevrange(key, count=1)
         self._positions[key] = newest[0][0] if newest else "0-0"

@@ -1,7 +1,8 @@
 """The embedded event log: a table in the SQL database, fanned out in-process.
 
 Used when no Redis is configured. One process owns the log: the relay's append
-hands the new events straight to the hub after the commit.
+hands the new events straight to the hub after the commit. Its SQL is in
+`_sql_table`.
 """
 
 from __future__ import annotations
@@ -14,18 +15,21 @@ from collections.abc import Sequence
 
 from tocsin import metrics
 from tocsin._ids import new_epoch, now_ms
+from tocsin.model import OutboxRecord
 from tocsin.realtime.eventlog import AppendResult, ReadResult
+from tocsin.realtime.eventlog._sql_table import LogTable
 from tocsin.realtime.hub import Hub
 from tocsin.realtime.wire import Event, ResetReason, format_id, parse_id
 from tocsin.settings import Settings
-from tocsin.storage.store import OutboxRecord, Store
+from tocsin.storage.stores import Stores
 
 log = logging.getLogger(__name__)
 
 
 class SqlLog:
-    def __init__(self, store: Store, settings: Settings) -> None:
-        self.store = store
+    def __init__(self, stores: Stores, settings: Settings) -> None:
+        self.stores = stores
+        self.table = LogTable(stores.db)
         self.settings = settings
         self.epoch = ""
         self._hub: Hub | None = None
@@ -33,7 +37,7 @@ class SqlLog:
 
     async def start(self, hub: Hub) -> None:
         self._hub = hub
-        self.epoch = await self.store.meta_get_or_set("log_epoch", new_epoch())
+        self.epoch = await self.stores.meta.get_or_set("log_epoch", new_epoch())
         self._trimmer = asyncio.create_task(self._trim_forever(), name="tocsin-log-trim")
 
     async def close(self) -> None:
@@ -43,7 +47,7 @@ class SqlLog:
                 await self._trimmer
 
     async def ping(self) -> None:
-        await self.store.ping()
+        await self.stores.ping()
 
     def _event(self, seq: int, name: str, data: str) -> Event:
         position = (seq, 0)
@@ -58,19 +62,20 @@ class SqlLog:
     async def append(self, records: Sequence[OutboxRecord], *, force: bool = False) -> AppendResult:
         if not records:
             return AppendResult()
-        await self.store.append_log(records, self.settings.retention_events)
+        added = await self.table.append(records, self.settings.retention_events)
         by_vendor: dict[str, list[Event]] = defaultdict(list)
-        for rec in records:
-            by_vendor[rec.vendor_id].append(self._event(rec.seq, rec.event, rec.payload))
-            metrics.EVENTS_PUBLISHED.labels(rec.event).inc()
+        for rec, new in zip(records, added, strict=True):
+            if new:  # a record appended before (by a relay that died before its delete) is done
+                by_vendor[rec.vendor_id].append(self._event(rec.seq, rec.event, rec.payload))
+                metrics.EVENTS_PUBLISHED.labels(rec.event).inc()
         if self._hub is not None:
             for vendor_id, events in by_vendor.items():
                 self._hub.publish(vendor_id, events)
-        # `append_log` already removed the rows from the outbox, in the same transaction.
-        return AppendResult()
+        # One process numbers and appends a vendor's events in order: there are no gaps.
+        return AppendResult(done=[rec.id for rec in records])
 
     async def read(self, vendor_id: str, after: str | None, limit: int) -> ReadResult:
-        first, last = await self.store.log_bounds(vendor_id)
+        first, last = await self.table.bounds(vendor_id)
         result = ReadResult(head=format_id(self.epoch, (last, 0), redis=False))
         if after is None:
             return result
@@ -86,7 +91,7 @@ class SqlLog:
         if result.reset is not None:
             return result
         after_seq = parsed[1][0] if parsed else 0
-        rows = await self.store.read_log(vendor_id, after_seq, limit)
+        rows = await self.table.read(vendor_id, after_seq, limit)
         if after_seq < last and (not rows or rows[0]["seq"] != after_seq + 1):
             # Trimmed between the bounds and the read: the events after `after` are gone.
             result.reset = ResetReason.EXPIRED
@@ -99,7 +104,7 @@ class SqlLog:
             await asyncio.sleep(60)
             try:
                 cutoff = now_ms() - int(self.settings.retention_seconds * 1000)
-                await self.store.trim_log(
+                await self.table.trim(
                     keep_events=self.settings.retention_events, older_than_ms=cutoff
                 )
             except Exception:

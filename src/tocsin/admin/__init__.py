@@ -1,0 +1,1 @@
+"""Operators: admin accounts (passwords, sign-in throttle) and the admin pages' reports."""

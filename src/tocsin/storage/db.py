@@ -1,0 +1,107 @@
+"""The database: one `databases` pool for SQLite and PostgreSQL, and its transactions.
+
+Every store runs its SQL through `Database`, which is also where a database that
+is down, restarting or full becomes `Unavailable` (503, and the client retries).
+Writes that must be atomic run inside `Database.transaction()`; on SQLite, which
+has one writer at a time, it also serialises them in-process so concurrent
+requests queue instead of failing with `database is locked`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import asyncpg
+import databases
+from sqlalchemy.sql import ClauseElement
+
+from tocsin.errors import unavailable_on
+
+Query = ClauseElement | str
+Params = dict[str, Any] | None
+
+# What a database that is down, restarting or full raises.
+DOWN: tuple[type[BaseException], ...] = (
+    OSError,  # refused connections, and timeouts (TimeoutError is an OSError)
+    sqlite3.OperationalError,  # e.g. "database is locked", "unable to open database file"
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.AdminShutdownError,
+)
+DETAIL = "the database is unavailable; retry shortly"
+
+
+def _down() -> contextlib.AbstractContextManager[None]:
+    return unavailable_on(DOWN, DETAIL)
+
+
+class Database:
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
+        options: dict[str, Any] = {}
+        if self.dialect == "postgresql":
+            options = {"min_size": 1, "max_size": pool_size}
+        self._db = databases.Database(url, **options)
+        # SQLite has a single writer: queue writers here rather than in SQLite.
+        self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.dialect == "sqlite" else None
+        # Set in the task that runs a transaction: a nested one joins it (a savepoint).
+        self._in_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar(
+            f"tocsin_db_transaction_{id(self)}", default=False
+        )
+
+    async def connect(self) -> None:
+        with _down():
+            await self._db.connect()
+            if self.dialect == "sqlite":
+                await self._db.execute("PRAGMA journal_mode=WAL")
+
+    async def disconnect(self) -> None:
+        with _down():
+            await self._db.disconnect()
+
+    async def ping(self) -> None:
+        await self.fetch_val("SELECT 1")
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """One atomic write; an exception inside rolls everything back.
+
+        Inside another transaction of the same task it becomes a savepoint of it
+        (and does not take the SQLite write lock again).
+        """
+        with _down():
+            if self._in_transaction.get():
+                async with self._db.transaction():
+                    yield
+                return
+            lock = self._write_lock or contextlib.nullcontext()
+            async with lock, self._db.transaction():
+                token = self._in_transaction.set(True)
+                try:
+                    yield
+                finally:
+                    self._in_transaction.reset(token)
+
+    async def execute(self, query: Query, values: Params = None) -> Any:
+        with _down():
+            return await self._db.execute(query, values)
+
+    async def fetch_all(self, query: Query, values: Params = None) -> Sequence[Any]:
+        with _down():
+            return await self._db.fetch_all(query, values)
+
+    async def fetch_one(self, query: Query, values: Params = None) -> Any:
+        with _down():
+            return await self._db.fetch_one(query, values)
+
+    async def fetch_val(self, query: Query, values: Params = None) -> Any:
+        with _down():
+            return await self._db.fetch_val(query, values)

@@ -1,0 +1,50 @@
+"""Every store over one `Database`, built once at start-up (see `tocsin.runtime`)."""
+
+from __future__ import annotations
+
+import contextlib
+
+from tocsin.storage.admins import AdminStore
+from tocsin.storage.api_keys import ApiKeyStore
+from tocsin.storage.db import Database
+from tocsin.storage.deliveries import DeliveryStore
+from tocsin.storage.meta import MetaStore
+from tocsin.storage.notifications import NotificationStore
+from tocsin.storage.outbox import OutboxStore
+from tocsin.storage.preferences import PreferenceStore
+from tocsin.storage.processed_events import ProcessedEventStore
+from tocsin.storage.reports import ReportStore
+from tocsin.storage.vendors import VendorStore
+
+
+class Stores:
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.db = db = Database(url, pool_size=pool_size)
+        self.admins = AdminStore(db)
+        self.api_keys = ApiKeyStore(db)
+        self.deliveries = DeliveryStore(db)
+        self.meta = MetaStore(db)
+        self.notifications = NotificationStore(db)
+        self.outbox = OutboxStore(db)
+        self.preferences = PreferenceStore(db)
+        self.processed_events = ProcessedEventStore(db)
+        self.reports = ReportStore(db)
+        self.vendors = VendorStore(db)
+
+    @property
+    def dialect(self) -> str:
+        return self.db.dialect
+
+    async def connect(self) -> None:
+        await self.db.connect()
+
+    async def disconnect(self) -> None:
+        await self.db.disconnect()
+
+    async def ping(self) -> None:
+        """Raise `Unavailable` if the database cannot be reached."""
+        await self.db.ping()
+
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """One atomic write across stores; nested, a savepoint (see `Database.transaction`)."""
+        return self.db.transaction()

@@ -1,0 +1,86 @@
+"""Both event logs keep `EventLog.append`'s contract; a backend that is down is `Unavailable`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PgDatabases
+from tocsin.errors import Unavailable
+from tocsin.model import OutboxRecord
+from tocsin.realtime.eventlog import EventLog
+from tocsin.realtime.eventlog.redis import RedisLog
+from tocsin.realtime.eventlog.sql import SqlLog
+from tocsin.realtime.hub import Hub
+from tocsin.settings import Settings
+from tocsin.storage import migrate
+from tocsin.storage.stores import Stores
+
+
+def _records(vendor_id: str, first_id: int, seqs: range) -> list[OutboxRecord]:
+    return [
+        OutboxRecord(first_id + n, vendor_id, seq, "new_notification", '{"n":1}', 1)
+        for n, seq in enumerate(seqs)
+    ]
+
+
+@pytest.fixture(params=["sql", "redis"])
+async def log_and_hub(
+    request: pytest.FixtureRequest, tmp_path: Path, pg_databases: PgDatabases, redis_url: str
+) -> AsyncIterator[tuple[EventLog, Hub]]:
+    if request.param == "sql":
+        url = f"sqlite:///{tmp_path / 'log.db'}"
+        migrate.upgrade(url)
+        settings = Settings(database_url=url)
+    else:
+        settings = Settings(
+            database_url=pg_databases.new(), redis_url=redis_url, redis_prefix=f"t{id(tmp_path)}"
+        )
+    stores = Stores(settings.database_url)
+    await stores.connect()
+    hub = Hub(100)
+    event_log: EventLog = (
+        SqlLog(stores, settings) if settings.embedded else RedisLog(settings, stores.meta)
+    )
+    await event_log.start(hub)
+    yield event_log, hub
+    await event_log.close()
+    await stores.disconnect()
+
+
+async def test_append_is_idempotent_and_reports_every_record_done(
+    log_and_hub: tuple[EventLog, Hub],
+) -> None:
+    event_log, hub = log_and_hub
+    sub = await hub.subscribe("v1")
+    records = _records("v1", 10, range(1, 4))
+    first = await event_log.append(records)
+    assert first.done == [10, 11, 12]
+    assert not first.gaps
+    # A relay that died after appending and before deleting its rows appends them again.
+    again = await event_log.append(records)
+    assert again.done == [10, 11, 12]
+    head = (await event_log.read("v1", None, 10)).head
+    epoch = head.partition("_")[0]
+    start = f"{epoch}_0-0" if isinstance(event_log, RedisLog) else f"{epoch}_0"
+    replay = await event_log.read("v1", start, 10)
+    assert replay.reset is None
+    assert [e.id for e in replay.events][-1] == head
+    assert len(replay.events) == 3
+    hub.unsubscribe(sub)
+
+
+async def test_an_unreachable_redis_is_unavailable(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    settings = Settings(database_url=url, redis_url="redis://127.0.0.1:1/0")
+    # Never started: its database is not read.
+    event_log = RedisLog(settings, Stores(url).meta)
+    try:
+        with pytest.raises(Unavailable):
+            await event_log.append(_records("v1", 1, range(1, 2)))
+        with pytest.raises(Unavailable):
+            await event_log.read("v1", None, 10)
+    finally:
+        await event_log.close()
