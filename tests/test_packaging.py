@@ -50,11 +50,18 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home / "bin"
 
 
-def _clean_env(**extra: str) -> dict[str, str]:
+def _clean_env() -> dict[str, str]:
     """The environment of a user's shell: no test settings, nothing pointing at the checkout."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TOCSIN_", "PYTHON"))}
-    env.update(extra)
-    return env
+    return {k: v for k, v in os.environ.items() if not k.startswith(("TOCSIN_", "PYTHON"))}
+
+
+def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`command` from `cwd` in a user's environment; it must succeed."""
+    done = subprocess.run(
+        command, cwd=cwd, env=_clean_env(), capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return done
 
 
 def test_the_wheel_carries_every_module_template_static_file_and_migration(wheel: Path) -> None:
@@ -78,25 +85,12 @@ def test_the_wheel_carries_every_module_template_static_file_and_migration(wheel
 def test_installed_wheel_imports_and_runs_its_cli(installed: Path, tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    imported = subprocess.run(
+    imported = _run(
         [str(installed / "python"), "-c", "import tocsin.app, tocsin; print(tocsin.__file__)"],
-        cwd=elsewhere,
-        env=_clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
+        elsewhere,
     )
-    assert imported.returncode == 0, imported.stderr
     assert "site-packages" in imported.stdout, imported.stdout
-    helped = subprocess.run(
-        [str(installed / "tocsin"), "--help"],
-        cwd=elsewhere,
-        env=_clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert helped.returncode == 0, helped.stderr
+    helped = _run([str(installed / "tocsin"), "--help"], elsewhere)
     assert "serve" in helped.stdout
 
 
@@ -144,15 +138,7 @@ def test_installed_wheel_serves_the_embedded_default_from_another_folder(
     assert script.status_code == 200
     assert script.content == (REPO / "static" / "tocsin.js").read_bytes()
 
-    minted = subprocess.run(
-        [str(installed / "tocsin"), "token", "acme"],
-        cwd=elsewhere,
-        env=_clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert minted.returncode == 0, minted.stderr
+    minted = _run([str(installed / "tocsin"), "token", "acme"], elsewhere)
     token = minted.stdout.strip().splitlines()[-1]
     page = httpx.get(url + "/dashboard", cookies={"tocsin_token": token})
     assert page.status_code == 200, page.text
