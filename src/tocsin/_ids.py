@@ -7,7 +7,7 @@ import re
 import time
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-NOTIFICATION_ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+NOTIFICATION_ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}\Z")
 
 _last_ms = 0
 _last_random = 0

@@ -5,15 +5,19 @@ events, preferences), and pydantic's errors as `ValidationFailed` naming each fi
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    GetJsonSchemaHandler,
     StringConstraints,
     ValidationError,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from tocsin.errors import ValidationFailed
 
@@ -27,20 +31,67 @@ VendorId = Annotated[str, StringConstraints(pattern=VENDOR_ID_PATTERN)]
 NotificationType = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.]{0,63}$")]
 
 
+# PostgreSQL cannot store NUL in text, and a mail header cannot hold CR or LF:
+# text may span lines (tab, CR, LF); a line holds no control character at all.
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_IN_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+TEXT_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$"
+LINE_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+
+
 def _no_control_chars(value: str) -> str:
-    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value):
+    if _CONTROL_IN_TEXT.search(value):
         raise ValueError("must not contain control characters")
     return value
 
 
+def _one_line(value: str) -> str:
+    if _CONTROL_IN_LINE.search(value):
+        raise ValueError("must be one line without control characters")
+    return value
+
+
+def is_line(value: str) -> bool:
+    """Whether `value` may be stored and sent as a `Line` (one line, no control character)."""
+    return not _CONTROL_IN_LINE.search(value)
+
+
+# An absolute http(s) URL or a path; `//host` and `/\host` are not paths: browsers
+# read them as links to another host.
+LINK_PATTERN = r"^(?:https?://[^\s\x00-\x1f\x7f-\x9f]+|/(?![/\\])[^\s\x00-\x1f\x7f-\x9f]*)$"
+_LINK = re.compile(LINK_PATTERN)
+
+
 def http_url(value: str) -> str:
-    # `//host` and `/\host` are not paths: browsers read them as links to another host.
-    if not re.fullmatch(r"https?://[^\s]+|/(?![/\\])[^\s]*", value):
+    if not _LINK.fullmatch(value):
         raise ValueError("must be an http(s) URL or a path starting with a single /")
     return value
 
 
-Text = Annotated[str, AfterValidator(_no_control_chars)]
+@dataclass(frozen=True, slots=True)
+class _Documented:
+    """Puts a `pattern` in the JSON schema of a type checked by a validator of its own."""
+
+    pattern: str
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        out = handler(schema)
+        out["pattern"] = self.pattern
+        return out
+
+
+# Text that may span lines: titles, bodies, notes.
+Text = Annotated[str, AfterValidator(_no_control_chars), _Documented(TEXT_PATTERN)]
+# One line: keys, ids, names, addresses.
+Line = Annotated[str, AfterValidator(_one_line), _Documented(LINE_PATTERN)]
+Link = Annotated[
+    Line,
+    StringConstraints(max_length=2048),
+    AfterValidator(http_url),
+    _Documented(LINK_PATTERN),
+]
 
 
 class Strict(BaseModel):

@@ -129,10 +129,7 @@ async def test_bad_idempotency_key_is_422_and_writes_nothing(
 async def test_bad_dedupe_key_is_422(
     publisher: httpx.AsyncClient, as_vendor: httpx.AsyncClient, vendor: str, key: object
 ) -> None:
+    # A key is one line, like the Idempotency-Key header it shares its column with: no tab.
     r = await publisher.post(url(vendor), json={**NOTE, "dedupe_key": key})
-    if key == "tab\there":
-        # Tabs are text; only other control characters are refused.
-        assert r.status_code == 201
-        return
     assert_problem(r, 422, "dedupe_key")
     assert await ids(as_vendor) == []

@@ -36,8 +36,12 @@ def _decoy_hash() -> str:
     return _hasher.hash(secrets.token_urlsafe(16))
 
 
+def _possible(username: str) -> bool:
+    return 1 <= len(username) <= USERNAME_MAX and username.isprintable()
+
+
 def check_username(username: str) -> None:
-    if not 1 <= len(username) <= USERNAME_MAX or not username.isprintable():
+    if not _possible(username):
         raise ValidationFailed(f"the username must have 1 to {USERNAME_MAX} printable characters")
 
 
@@ -55,7 +59,9 @@ class AdminAccounts:
 
         A hash made with weaker parameters than today's is replaced (rehashed).
         """
-        admin = await self.admins.get(username)
+        # A name no admin can have (a NUL byte, which PostgreSQL cannot even compare) is
+        # checked against the decoy, as slowly as any other unknown name.
+        admin = await self.admins.get(username) if _possible(username) else None
         stored = admin["password_hash"] if admin else _decoy_hash()
         try:
             await asyncio.to_thread(_hasher.verify, stored, password)

@@ -23,21 +23,22 @@ import aiosmtplib
 from pydantic import AfterValidator, StringConstraints
 
 from tocsin.delivery import Delivery, Rendered, SendError, one_line
+from tocsin.fields import Line
 from tocsin.settings import Settings
 
 BLOCKS = ("email_subject", "email_text")
 _BLANK_LINES = re.compile(r"\n{3,}")
-_ADDRESS = re.compile(r"^[^@\s<>\"(),;:]+@[^@\s<>\"(),;:]+\.[^@\s<>\"(),;:]+$")
+_ADDRESS = re.compile(r"[^@\s<>\"(),;:]+@[^@\s<>\"(),;:]+\.[^@\s<>\"(),;:]+")
 
 
 def _address(value: str) -> str:
-    if not _ADDRESS.match(value):
+    if not _ADDRESS.fullmatch(value):
         raise ValueError("must be an email address")
     return value
 
 
 # The vendor's `email` contact detail.
-Address = Annotated[str, StringConstraints(max_length=320), AfterValidator(_address)]
+Address = Annotated[Line, StringConstraints(max_length=320), AfterValidator(_address)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ import httpx
 from pydantic import AfterValidator
 
 from tocsin.delivery import Delivery, Rendered, Sender, SendError, one_line
+from tocsin.fields import Line
 from tocsin.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -27,17 +28,17 @@ log = logging.getLogger(__name__)
 BLOCKS = ("sms",)
 SMS_MAX = 1600  # ten concatenated SMS segments
 RETRYABLE = frozenset({408, 425, 429})
-_PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_PHONE = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
 def _phone(value: str) -> str:
-    if not _PHONE.match(value):
+    if not _PHONE.fullmatch(value):
         raise ValueError("must be a phone number in E.164 form, e.g. +4915112345678")
     return value
 
 
 # The vendor's `phone` contact detail.
-Phone = Annotated[str, AfterValidator(_phone)]
+Phone = Annotated[Line, AfterValidator(_phone)]
 
 
 @dataclass(frozen=True, slots=True)

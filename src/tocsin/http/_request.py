@@ -95,6 +95,23 @@ def query_int(request: Request, name: str, default: int, low: int, high: int) ->
     return value
 
 
+# The largest key a BIGINT (PostgreSQL) or INTEGER (SQLite) column holds.
+MAX_ROW_ID = 2**63 - 1
+
+
+def query_row_id(request: Request, name: str) -> int | None:
+    """A keyset cursor that is a row id: ASCII digits within 64 bits (`²` is a digit to Python)."""
+    raw = request.query_params.get(name) or None
+    if raw is None:
+        return None
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19 and int(raw) <= MAX_ROW_ID):
+        raise ValidationFailed(
+            f"{name} is not one this API returned",
+            errors=[{"field": name, "message": "invalid cursor"}],
+        )
+    return int(raw)
+
+
 def query_float(request: Request, name: str, default: float, low: float, high: float) -> float:
     raw = request.query_params.get(name)
     if raw is None or raw == "":

@@ -11,7 +11,7 @@ from starlette.routing import Route
 from tocsin.delivery.channels import QUEUED
 from tocsin.errors import ValidationFailed
 from tocsin.http import auth
-from tocsin.http._request import query_int, runtime, vendor_path
+from tocsin.http._request import query_int, query_row_id, runtime, vendor_path
 from tocsin.model import Row
 from tocsin.realtime.wire import iso
 
@@ -56,15 +56,9 @@ def _choice(request: Request, name: str, allowed: tuple[str, ...]) -> str | None
 
 async def _deliveries(request: Request, vendor_id: str) -> Response:
     limit = query_int(request, "limit", 20, 1, 100)
-    cursor = request.query_params.get("cursor") or None
-    if cursor is not None and not cursor.isdigit():
-        raise ValidationFailed(
-            "cursor is not one this API returned",
-            errors=[{"field": "cursor", "message": "invalid cursor"}],
-        )
     rows, next_cursor = await runtime(request).deliveries.page(
         vendor_id,
-        cursor=int(cursor) if cursor else None,
+        cursor=query_row_id(request, "cursor"),
         limit=limit,
         status=_choice(request, "status", ("pending", "sending", "sent", "failed")),
         channel=_choice(request, "channel", tuple(c.name for c in QUEUED)),

@@ -13,7 +13,7 @@ from starlette.routing import Route
 from tocsin._ids import NOTIFICATION_ID
 from tocsin.credentials import mint
 from tocsin.errors import ValidationFailed
-from tocsin.fields import validation_failed
+from tocsin.fields import is_line, validation_failed
 from tocsin.http import auth
 from tocsin.http._request import query_int, read_json, runtime, vendor_path
 from tocsin.http.schemas import BulkIn, Filter, NotificationIn, NotificationPatch, TokenIn
@@ -82,10 +82,11 @@ async def create_notification(request: Request) -> Response:
     vendor_id = vendor_path(request)
     body = await read_json(request, NotificationIn, rt.settings.max_body_bytes)
     key = request.headers.get("idempotency-key")
-    if key is not None and not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX:
+    if key is not None and not (1 <= len(key) <= IDEMPOTENCY_KEY_MAX and is_line(key)):
         raise ValidationFailed(
-            f"the Idempotency-Key header must have 1 to {IDEMPOTENCY_KEY_MAX} characters",
-            errors=[{"field": "Idempotency-Key", "message": "invalid length"}],
+            f"the Idempotency-Key header must have 1 to {IDEMPOTENCY_KEY_MAX} characters, "
+            "none of them a control character",
+            errors=[{"field": "Idempotency-Key", "message": "invalid key"}],
         )
     new = NewNotification(
         type=body.type,

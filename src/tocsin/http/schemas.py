@@ -8,18 +8,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
 from tocsin.fields import (
     PRIORITIES,
     VENDOR_ID,
     VENDOR_ID_PATTERN,
+    Line,
+    Link,
     NotificationType,
     Priority,
     Strict,
     Text,
     VendorId,
-    http_url,
 )
 
 __all__ = ["PRIORITIES", "VENDOR_ID", "VENDOR_ID_PATTERN"]
@@ -31,8 +32,8 @@ class NotificationIn(Strict):
     body: Annotated[Text, StringConstraints(max_length=5000)] = ""
     data: dict[str, Any] = Field(default_factory=dict)
     priority: Priority = "normal"
-    link: Annotated[str, StringConstraints(max_length=2048), AfterValidator(http_url)] | None = None
-    dedupe_key: Annotated[Text, StringConstraints(min_length=1, max_length=200)] | None = None
+    link: Link | None = None
+    dedupe_key: Annotated[Line, StringConstraints(min_length=1, max_length=200)] | None = None
 
 
 class Notification(BaseModel):
@@ -79,7 +80,7 @@ BulkAction = Literal["mark_read", "mark_unread", "archive", "unarchive", "delete
 class BulkIn(Strict):
     action: BulkAction
     ids: (
-        Annotated[list[Annotated[str, StringConstraints(max_length=64)]], Field(max_length=1000)]
+        Annotated[list[Annotated[Line, StringConstraints(max_length=64)]], Field(max_length=1000)]
         | None
     ) = None
     all: bool = False

@@ -15,21 +15,21 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
-from tocsin.fields import Strict, Text, VendorId
+from tocsin.fields import Line, Strict, Text, VendorId
 
 # At most 128 characters: `evt:<id>:<vendor>` must fit a 200-character dedupe key.
-EventId = Annotated[Text, StringConstraints(min_length=1, max_length=128)]
-Ref = Annotated[Text, StringConstraints(min_length=1, max_length=100)]
-Name = Annotated[Text, StringConstraints(min_length=1, max_length=200)]
+EventId = Annotated[Line, StringConstraints(min_length=1, max_length=128)]
+Ref = Annotated[Line, StringConstraints(min_length=1, max_length=100)]
+Name = Annotated[Line, StringConstraints(min_length=1, max_length=200)]
 Note = Annotated[Text, StringConstraints(max_length=2000)]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=4, allow_inf_nan=False)]
-Status = Annotated[Text, StringConstraints(min_length=1, max_length=50)]
+Status = Annotated[Line, StringConstraints(min_length=1, max_length=50)]
 
 
 class Envelope(Strict):
     id: EventId
-    type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    type: Annotated[Line, StringConstraints(min_length=1, max_length=64)]
     occurred_at: AwareDatetime
     data: dict[str, Any]
 
@@ -109,7 +109,7 @@ class MessageReceived(Strict):
     message_id: Ref
     vendor_id: VendorId
     sender: Name
-    subject: Annotated[Text, StringConstraints(max_length=200)] = ""
+    subject: Annotated[Line, StringConstraints(max_length=200)] = ""
     text: Note
 
 
