@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -10,6 +11,7 @@ import httpx
 import pytest
 
 from tests._server import Server
+from tests.browser.conftest import create_admin
 from tests.conftest import mint_token
 
 PROBLEM = "application/problem+json"
@@ -80,3 +82,31 @@ async def as_vendor_b(server: Server, vendor_b: str) -> AsyncIterator[httpx.Asyn
 async def anonymous(server: Server) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
         yield client
+
+
+# -- admin pages ----------------------------------------------------------------
+
+ADMIN_PASSWORD = "a long enough password"
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def admin(server: Server) -> str:
+    """A new admin account (`tocsin create-admin`) on `server`; its username."""
+    username = f"ops-{uuid.uuid4().hex[:8]}"
+    create_admin(server, username, ADMIN_PASSWORD)
+    return username
+
+
+async def admin_sign_in(client: httpx.AsyncClient, username: str) -> str:
+    """Sign `client` in through the admin login form; its session cookie."""
+    form = await client.get("/admin/login")
+    csrf = CSRF_FIELD.search(form.text)
+    assert csrf is not None
+    r = await client.post(
+        "/admin/login",
+        data={"username": username, "password": ADMIN_PASSWORD, "csrf_token": csrf[1]},
+    )
+    assert r.status_code == 303, r.text
+    assert r.headers["location"] == "/admin"
+    return str(client.cookies["tocsin_admin"])

@@ -12,7 +12,10 @@ N = notifications.c
 
 
 def _unread() -> sa.ColumnElement[int]:
-    return sa.func.sum(sa.case((sa.and_(N.read_at.is_(None), N.archived_at.is_(None)), 1), else_=0))
+    # Literal SQL numbers: bound ones reach asyncpg untyped, and PostgreSQL has no sum(text).
+    unread = sa.and_(N.read_at.is_(None), N.archived_at.is_(None))
+    one, zero = sa.literal_column("1", sa.Integer), sa.literal_column("0", sa.Integer)
+    return sa.func.sum(sa.case((unread, one), else_=zero))
 
 
 class ReportStore:
