@@ -1,7 +1,9 @@
-"""Admin accounts: argon2 password hashes, the password check, the sign-in throttle.
+"""Admin accounts: argon2 password hashes, the password check, sessions, the sign-in throttle.
 
-A new password (`tocsin create-admin` again) voids every session begun before
-it; the HTTP side of a session (cookie, CSRF) is `tocsin.http.adminauth`'s.
+A signed-in session is recorded server-side (by the sha256 of its id) until
+it is signed out or expires, so a signed-out cookie stops working at once; a
+new password (`tocsin create-admin` again) voids every session begun before
+it. The HTTP side of a session (cookie, CSRF) is `tocsin.http.adminauth`'s.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import functools
+import hashlib
 import secrets
 import time
 
@@ -25,6 +28,10 @@ THROTTLE_FAILURES = 10
 THROTTLE_WINDOW = 300.0
 
 _hasher = PasswordHasher()
+
+
+def _digest(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
 
 
 def hash_password(password: str) -> str:
@@ -73,10 +80,21 @@ class AdminAccounts:
             await self.admins.rehash(username, await asyncio.to_thread(_hasher.hash, password))
         return True
 
-    async def still_valid(self, username: str, since_ms: int) -> bool:
-        """The admin exists and has not changed its password since `since_ms`."""
+    async def open_session(self, username: str, session_id: str, expires_at_ms: int) -> None:
+        await self.admins.add_session(_digest(session_id), username, expires_at_ms)
+
+    async def close_session(self, session_id: str) -> None:
+        """Sign the session out: its cookie is refused from now on, wherever it was copied."""
+        await self.admins.remove_session(_digest(session_id))
+
+    async def still_valid(self, username: str, since_ms: int, session_id: str) -> bool:
+        """The session is open, and its admin exists and kept its password since `since_ms`."""
         admin = await self.admins.get(username)
-        return admin is not None and since_ms >= int(admin["password_changed_at"])
+        return (
+            admin is not None
+            and since_ms >= int(admin["password_changed_at"])
+            and await self.admins.has_session(_digest(session_id), username)
+        )
 
     async def save(self, username: str, password: str) -> bool:
         """Create the admin, or set its new password (voiding its sessions); True if new."""

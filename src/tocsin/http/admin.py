@@ -121,7 +121,10 @@ async def login(request: Request) -> Response:
         error, status = "Too many failed attempts. Wait a few minutes and try again.", 429
     elif await rt.admins.check_password(username, password):
         THROTTLE.succeeded(client)
-        _, cookie = adminauth.new_session(rt.settings, username)
+        signed_in, cookie = adminauth.new_session(rt.settings, username)
+        await rt.admins.open_session(
+            username, signed_in.id, signed_in.since_ms + adminauth.SESSION_TTL * 1000
+        )
         response = redirect("/admin")
         adminauth.set_cookie(response, cookie, request)
         return response
@@ -136,10 +139,12 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     rt = runtime(request)
     form = await request.form()
-    if not adminauth.csrf_ok(
-        adminauth.read_session(rt.settings, request), form.get(adminauth.CSRF_FIELD)
-    ):
+    session = adminauth.read_session(rt.settings, request)
+    if not adminauth.csrf_ok(session, form.get(adminauth.CSRF_FIELD)):
         return _forbidden(request)
+    assert session is not None
+    if session.id:
+        await rt.admins.close_session(session.id)
     response = redirect("/admin/login")
     adminauth.clear_cookie(response)
     return response

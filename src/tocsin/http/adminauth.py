@@ -5,8 +5,9 @@ path `/admin`), signed with a key derived from `TOCSIN_SECRET_KEY` so that it
 can never pass for a vendor token. Every visitor of the login page gets an
 anonymous session first: its `csrf` claim is the token the login form must
 send back (OWASP's synchronizer token, kept in the signed cookie). Signing in
-issues a new session with a new CSRF token; a new password (`tocsin
-create-admin` again) voids every older session.
+issues a new session with a new CSRF token and a session id (`sid`) that the
+database records until signing out, so a copied cookie dies with the session;
+a new password (`tocsin create-admin` again) voids every older session.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class Session:
     username: str | None
     csrf: str
     since_ms: int
+    # Recorded server-side while signed in (`AdminAccounts.open_session`).
+    id: str = ""
 
     @property
     def signed_in(self) -> bool:
@@ -49,10 +52,12 @@ def _key(settings: Settings) -> bytes:
 def new_session(settings: Settings, username: str | None) -> tuple[Session, str]:
     """A fresh session and its cookie value."""
     now = time.time()
-    session = Session(username, secrets.token_urlsafe(32), int(now * 1000))
+    session_id = secrets.token_urlsafe(32) if username else ""
+    session = Session(username, secrets.token_urlsafe(32), int(now * 1000), session_id)
     claims = {
         "typ": "admin",
         "sub": username or "",
+        "sid": session_id,
         "csrf": session.csrf,
         "since_ms": session.since_ms,
         "iat": int(now),
@@ -74,7 +79,13 @@ def read_session(settings: Settings, request: Request) -> Session | None:
     if claims.get("typ") != "admin" or not isinstance(claims.get("csrf"), str):
         return None
     username = claims.get("sub") or None
-    return Session(username, claims["csrf"], int(claims.get("since_ms", 0)))
+    session_id = claims.get("sid")
+    return Session(
+        username,
+        claims["csrf"],
+        int(claims.get("since_ms", 0)),
+        session_id if isinstance(session_id, str) else "",
+    )
 
 
 def set_cookie(response: Response, value: str, request: Request) -> None:
@@ -103,7 +114,7 @@ def csrf_ok(session: Session | None, sent: object) -> bool:
 
 
 async def still_valid(accounts: AdminAccounts, session: Session) -> bool:
-    """The admin still exists and has not changed its password since the session began."""
-    if session.username is None:
+    """The session was not signed out, and its admin still exists with the same password."""
+    if session.username is None or not session.id:
         return False
-    return await accounts.still_valid(session.username, session.since_ms)
+    return await accounts.still_valid(session.username, session.since_ms, session.id)

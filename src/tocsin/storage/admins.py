@@ -1,4 +1,4 @@
-"""SQL of admin accounts (table `admins`)."""
+"""SQL of admin accounts and their sessions (tables `admins`, `admin_sessions`)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import sqlalchemy as sa
 from tocsin._ids import now_ms
 from tocsin.model import Row
 from tocsin.storage.db import Database
-from tocsin.storage.schema import admins
+from tocsin.storage.schema import admin_sessions, admins
 
 A = admins.c
+S = admin_sessions.c
 
 
 class AdminStore:
@@ -24,6 +25,7 @@ class AdminStore:
         """Create the admin, or give it a new password (voiding its sessions); True if new."""
         now = now_ms()
         async with self.db.transaction():
+            await self.db.execute(admin_sessions.delete().where(S.username == username))
             updated = await self.db.fetch_all(
                 admins.update()
                 .where(A.username == username)
@@ -47,3 +49,26 @@ class AdminStore:
             await self.db.execute(
                 admins.update().where(A.username == username).values(password_hash=password_hash)
             )
+
+    async def add_session(self, id_hash: str, username: str, expires_at: int) -> None:
+        """Record a signed-in session (and forget the expired ones)."""
+        now = now_ms()
+        async with self.db.transaction():
+            await self.db.execute(admin_sessions.delete().where(S.expires_at < now))
+            await self.db.execute(
+                admin_sessions.insert().values(
+                    id_hash=id_hash, username=username, created_at=now, expires_at=expires_at
+                )
+            )
+
+    async def has_session(self, id_hash: str, username: str) -> bool:
+        row = await self.db.fetch_one(
+            sa.select(S.id_hash).where(
+                S.id_hash == id_hash, S.username == username, S.expires_at >= now_ms()
+            )
+        )
+        return row is not None
+
+    async def remove_session(self, id_hash: str) -> None:
+        async with self.db.transaction():
+            await self.db.execute(admin_sessions.delete().where(S.id_hash == id_hash))

@@ -170,3 +170,17 @@ admins = sa.Table(
     sa.Column("password_changed_at", sa.BigInteger, nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
 )
+
+# -- admin sessions (migration 0004) -----------------------------------------------
+
+# One row per signed-in admin session: signing out deletes it, so a copied cookie
+# stops working at once. Keyed by the sha256 of the session id (the cookie holds the id).
+admin_sessions = sa.Table(
+    "admin_sessions",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_admin_sessions_username", "username"),
+)
