@@ -28,7 +28,8 @@ Priority = Literal["low", "normal", "high", "urgent"]
 PRIORITIES: tuple[str, ...] = ("low", "normal", "high", "urgent")
 
 VendorId = Annotated[str, StringConstraints(pattern=VENDOR_ID_PATTERN)]
-NotificationType = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.]{0,63}$")]
+NOTIFICATION_TYPE_PATTERN = r"^[a-z][a-z0-9_.]{0,63}$"
+NotificationType = Annotated[str, StringConstraints(pattern=NOTIFICATION_TYPE_PATTERN)]
 
 
 # PostgreSQL cannot store NUL in text, and a mail header cannot hold CR or LF:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 import pytest
@@ -133,3 +134,45 @@ async def test_bad_dedupe_key_is_422(
     r = await publisher.post(url(vendor), json={**NOTE, "dedupe_key": key})
     assert_problem(r, 422, "dedupe_key")
     assert await ids(as_vendor) == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"title": "a different title"},
+        {"body": "another body"},
+        {"data": {"order_id": "8"}},
+        {"priority": "urgent"},
+        {"link": "/orders/8"},
+        {"type": "order_cancelled"},
+    ],
+    ids=["title", "body", "data", "priority", "link", "type"],
+)
+async def test_idempotency_key_reused_with_a_different_body_is_422(
+    publisher: httpx.AsyncClient, as_vendor: httpx.AsyncClient, vendor: str, change: dict[str, Any]
+) -> None:
+    headers = {"Idempotency-Key": "req-reused"}
+    note = {**NOTE, "data": {"order_id": "7"}, "link": "/orders/7"}
+    first = await publisher.post(url(vendor), json=note, headers=headers)
+    assert first.status_code == 201
+    r = await publisher.post(url(vendor), json={**note, **change}, headers=headers)
+    assert_problem(r, 422, "Idempotency-Key")
+    assert await ids(as_vendor) == [first.json()["id"]]
+    # The same body again is still the original.
+    again = await publisher.post(url(vendor), json=note, headers=headers)
+    assert again.status_code == 200
+    assert again.json() == first.json()
+
+
+async def test_dedupe_key_in_the_body_wins_over_the_header(
+    publisher: httpx.AsyncClient, as_vendor: httpx.AsyncClient, vendor: str
+) -> None:
+    """A `dedupe_key` names the notification, not the request: another body gets the original."""
+    body = {**NOTE, "dedupe_key": "order-9"}
+    first = await publisher.post(url(vendor), json=body, headers={"Idempotency-Key": "k9"})
+    assert first.status_code == 201
+    again = await publisher.post(
+        url(vendor), json={**body, "title": "changed"}, headers={"Idempotency-Key": "k9"}
+    )
+    assert again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]

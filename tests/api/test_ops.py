@@ -8,6 +8,7 @@ import httpx
 from openapi_spec_validator import validate
 
 from tests.api.conftest import create
+from tocsin.marketplace import registry
 
 
 async def test_healthz(anonymous: httpx.AsyncClient) -> None:
@@ -76,3 +77,32 @@ async def test_openapi_is_public(
     b = await publisher.get("/openapi.json")
     assert a.status_code == b.status_code == 200
     assert a.json() == b.json()
+
+
+async def test_openapi_states_what_the_api_enforces(anonymous: httpx.AsyncClient) -> None:
+    """415 wherever a body goes; the event types, preference keys, link pattern, bulk's
+    "ids xor all", the ttl range and the deliveries' query: as the handlers check them."""
+    doc = (await anonymous.get("/openapi.json")).json()
+    for path, methods in doc["paths"].items():
+        for method, op in methods.items():
+            if isinstance(op, dict) and "requestBody" in op:
+                assert {"413", "415", "422"} <= set(op["responses"]), (method, path)
+    schemas = doc["components"]["schemas"]
+    assert schemas["Envelope"]["properties"]["type"]["enum"] == list(registry.EVENTS)
+    patch = schemas["PreferencesPatch"]
+    assert set(patch["properties"]) == set(registry.NOTIFICATION_TYPES)
+    assert patch["additionalProperties"] is False
+    put = doc["paths"]["/api/v1/preferences"]["put"]["responses"]["200"]
+    assert put["content"]["application/json"]["schema"]["$ref"].endswith("/Preferences")
+    link = schemas["NotificationIn"]["properties"]["link"]["anyOf"][0]
+    pattern = re.compile(link["pattern"])
+    assert pattern.search("/orders/7")
+    assert pattern.search("https://shop.example/o/7")
+    assert not pattern.search("//evil.example")
+    assert not pattern.search("javascript:alert(1)")
+    bulk = schemas["BulkIn"]["oneOf"]
+    assert [set(alt["required"]) for alt in bulk] == [{"ids"}, {"all"}]
+    ttl = schemas["TokenIn"]["properties"]["ttl"]
+    assert (ttl["minimum"], ttl["maximum"]) == (60, 30 * 86400)
+    deliveries = doc["paths"]["/api/v1/deliveries"]["get"]["parameters"]
+    assert {p["name"] for p in deliveries} == {"limit", "cursor", "status", "channel"}

@@ -97,7 +97,9 @@ async def create_notification(request: Request) -> Response:
         link=body.link,
         dedupe_key=body.dedupe_key or key,
     )
-    n, created = await rt.service.create(vendor_id, new)
+    n, created = await rt.service.create(
+        vendor_id, new, idempotent=key is not None and body.dedupe_key is None
+    )
     return JSONResponse(
         to_wire(n),
         status_code=201 if created else 200,

@@ -1,4 +1,9 @@
-"""`/openapi.json`, generated from the same pydantic models that validate requests."""
+"""`/openapi.json`, generated from the same pydantic models that validate requests.
+
+What those models leave open is closed here from the registries: the event
+types `POST /api/v1/events` accepts, the preferences' types and channels, and
+the token `ttl` range the settings allow.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tocsin.delivery import channels
+from tocsin.fields import LINE_PATTERN, NOTIFICATION_TYPE_PATTERN, TEXT_PATTERN
 from tocsin.http import schemas as models
-from tocsin.marketplace import preferences
+from tocsin.http._request import MAX_ROW_ID, runtime
+from tocsin.marketplace import preferences, registry
 from tocsin.marketplace import schemas as events
 
 REF = "#/components/schemas/{model}"
@@ -75,12 +82,20 @@ def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str
 
 FILTER_PARAMS = [
     _query("unread", {"type": "boolean"}),
-    _query("type", {"type": "array", "items": {"type": "string"}}, "repeatable"),
+    _query(
+        "type",
+        {"type": "array", "items": {"type": "string", "pattern": NOTIFICATION_TYPE_PATTERN}},
+        "repeatable",
+    ),
     _query(
         "priority", {"type": "array", "items": {"type": "string", "enum": list(models.PRIORITIES)}}
     ),
     _query("archived", {"type": "boolean", "default": False}),
-    _query("q", {"type": "string"}, "search in title and body"),
+    _query(
+        "q",
+        {"type": "string", "minLength": 1, "maxLength": 200, "pattern": TEXT_PATTERN},
+        "search in title and body",
+    ),
     _query("since", {"type": "string", "format": "date-time"}),
     _query("until", {"type": "string", "format": "date-time"}, "exclusive"),
     _query("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
@@ -88,9 +103,51 @@ FILTER_PARAMS = [
 ]
 
 
+DELIVERY_PARAMS = [
+    _query("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+    _query(
+        "cursor",
+        {"type": "string", "pattern": "^[0-9]{1,19}$", "maxLength": len(str(MAX_ROW_ID))},
+        "next_cursor of the previous page",
+    ),
+    _query("status", {"type": "string", "enum": ["pending", "sending", "sent", "failed"]}),
+    _query("channel", {"type": "string", "enum": [c.name for c in channels.QUEUED]}),
+]
+
+
+def _close_schemas(schemas: dict[str, Any], token_max_ttl: int) -> None:
+    """Name what the models accept by the registries and settings, not by their types."""
+    schemas["TokenIn"]["properties"]["ttl"]["maximum"] = token_max_ttl
+    schemas["Envelope"]["properties"]["type"]["enum"] = list(registry.EVENTS)
+    patch = schemas["PreferencesPatch"]
+    channels_ref = patch.pop("additionalProperties")
+    patch["properties"] = {kind: channels_ref for kind in registry.NOTIFICATION_TYPES}
+    patch["additionalProperties"] = False
+    schemas["Preferences"] = {
+        "type": "object",
+        "description": "Every notification type, every channel: on or off.",
+        "properties": {
+            kind: {
+                "type": "object",
+                "properties": {name: {"type": "boolean"} for name in channels.NAMES},
+                "required": list(channels.NAMES),
+                "additionalProperties": False,
+            }
+            for kind in registry.NOTIFICATION_TYPES
+        },
+        "required": list(registry.NOTIFICATION_TYPES),
+        "additionalProperties": False,
+    }
+
+
 @functools.cache
-def document() -> dict[str, Any]:
+def document(token_max_ttl: int) -> dict[str, Any]:
     _, defs = models_json_schema(_MODELS, ref_template=REF)
+    _close_schemas(defs["$defs"], token_max_ttl)
+    preferences_out = {
+        "description": "preferences",
+        "content": {"application/json": {"schema": {"$ref": REF.format(model="Preferences")}}},
+    }
     vendor_path = {
         "name": "vendor_id",
         "in": "path",
@@ -111,7 +168,7 @@ def document() -> dict[str, Any]:
                 "requestBody": _body(models.TokenIn),
                 "responses": {
                     "201": _json(models.TokenOut, "the token"),
-                    **_problems(400, 401, 403, 422),
+                    **_problems(400, 401, 403, 413, 415, 422),
                 },
             }
         },
@@ -125,7 +182,16 @@ def document() -> dict[str, Any]:
                         "name": "Idempotency-Key",
                         "in": "header",
                         "required": False,
-                        "schema": {"type": "string", "maxLength": 200},
+                        "description": (
+                            "the same key and body again: the original (200); "
+                            "the same key with another body: 422"
+                        ),
+                        "schema": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 200,
+                            "pattern": LINE_PATTERN,
+                        },
                     },
                 ],
                 "requestBody": _body(models.NotificationIn),
@@ -181,7 +247,7 @@ def document() -> dict[str, Any]:
                 "requestBody": _body(models.NotificationPatch),
                 "responses": {
                     "200": _json(models.Notification, "the notification"),
-                    **_problems(400, 401, 404, 422),
+                    **_problems(400, 401, 404, 413, 415, 422),
                 },
             },
             "delete": {
@@ -248,13 +314,13 @@ def document() -> dict[str, Any]:
             "get": {
                 "summary": f"Per notification type and channel ({', '.join(channels.NAMES)})",
                 "security": VENDOR,
-                "responses": {"200": _object("preferences"), **_problems(401, 403)},
+                "responses": {"200": preferences_out, **_problems(401, 403)},
             },
             "put": {
                 "summary": "Change some preferences (a partial update)",
                 "security": VENDOR,
                 "requestBody": _body(preferences.PreferencesPatch),
-                "responses": {"200": _object("preferences"), **_problems(400, 401, 403, 422)},
+                "responses": {"200": preferences_out, **_problems(400, 401, 403, 413, 415, 422)},
             },
         },
         "/api/v1/vendors/{vendor_id}/contact": {
@@ -263,21 +329,25 @@ def document() -> dict[str, Any]:
                 "security": PUBLISHER,
                 "parameters": [vendor_path],
                 "requestBody": _body(channels.ContactIn),
-                "responses": {"200": _object("the contact"), **_problems(400, 401, 403, 422)},
+                "responses": {
+                    "200": _object("the contact"),
+                    **_problems(400, 401, 403, 413, 415, 422),
+                },
             }
         },
         "/api/v1/deliveries": {
             "get": {
                 "summary": "The vendor's email and SMS deliveries and their attempts",
                 "security": VENDOR,
-                "responses": {"200": _object("deliveries"), **_problems(401, 403)},
+                "parameters": DELIVERY_PARAMS,
+                "responses": {"200": _object("deliveries"), **_problems(401, 403, 422)},
             }
         },
         "/api/v1/vendors/{vendor_id}/deliveries": {
             "get": {
                 "summary": "A vendor's deliveries and their attempts",
                 "security": PUBLISHER,
-                "parameters": [vendor_path],
+                "parameters": [vendor_path, *DELIVERY_PARAMS],
                 "responses": {"200": _object("deliveries"), **_problems(401, 403, 422)},
             }
         },
@@ -308,4 +378,4 @@ def document() -> dict[str, Any]:
 
 
 async def endpoint(request: Request) -> Response:
-    return JSONResponse(document())
+    return JSONResponse(document(runtime(request).settings.token_max_ttl))

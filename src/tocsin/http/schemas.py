@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from tocsin.fields import (
     PRIORITIES,
@@ -78,6 +78,23 @@ BulkAction = Literal["mark_read", "mark_unread", "archive", "unarchive", "delete
 
 
 class BulkIn(Strict):
+    """Either `ids`, or `all: true` with an optional `filter`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": ["ids"],
+                    "properties": {"ids": {"type": "array"}, "all": {"const": False}},
+                },
+                {
+                    "required": ["all"],
+                    "properties": {"all": {"const": True}, "ids": {"type": "null"}},
+                },
+            ]
+        }
+    )
+
     action: BulkAction
     ids: (
         Annotated[list[Annotated[Line, StringConstraints(max_length=64)]], Field(max_length=1000)]

@@ -14,7 +14,7 @@ from typing import Any
 
 from tocsin import metrics
 from tocsin._ids import NOTIFICATION_ID, new_notification_id, now_ms
-from tocsin.errors import NotFound
+from tocsin.errors import NotFound, ValidationFailed
 from tocsin.model import ListFilter, Notification
 from tocsin.realtime import wire
 from tocsin.storage.notifications import TimeColumn
@@ -33,6 +33,17 @@ class NewNotification:
     priority: str = "normal"
     link: str | None = None
     dedupe_key: str | None = None
+
+    def same_as(self, n: Notification) -> bool:
+        """Whether `n` is what this would store: the same request, sent again."""
+        return (n.type, n.title, n.body, n.data, n.priority, n.link) == (
+            self.type,
+            self.title,
+            self.body,
+            self.data or {},
+            self.priority,
+            self.link,
+        )
 
 
 class _Unchanged(Exception):
@@ -62,11 +73,15 @@ class NotificationService:
 
     # -- create ----------------------------------------------------------------
 
-    async def create(self, vendor_id: str, new: NewNotification) -> tuple[Notification, bool]:
+    async def create(
+        self, vendor_id: str, new: NewNotification, *, idempotent: bool = False
+    ) -> tuple[Notification, bool]:
         """Store a notification and emit `new_notification`; `(notification, created)`.
 
         With a `dedupe_key` already used by this vendor, the stored notification
-        comes back with `created=False` and nothing is written or emitted.
+        comes back with `created=False` and nothing is written or emitted. An
+        `idempotent` key (the `Idempotency-Key` header) promises the same request:
+        one reused for another notification is refused (422), as payment APIs do.
         """
         started = now_ms()
         n = Notification(
@@ -89,6 +104,12 @@ class NotificationService:
                 if new.dedupe_key is not None:
                     existing = await self.notifications.find_by_dedupe(vendor_id, new.dedupe_key)
                     if existing is not None:
+                        if idempotent and not new.same_as(existing):
+                            raise ValidationFailed(
+                                "this Idempotency-Key was used for a different notification; "
+                                "send a new key for a new notification",
+                                errors=[{"field": "Idempotency-Key", "message": "reused"}],
+                            )
                         raise _Unchanged(existing)
                 await self.notifications.insert(n)
                 unread = await self.notifications.unread_total(vendor_id)
