@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from tests._server import Server
 from tests.conftest import backend_env, mint_token
@@ -91,6 +91,13 @@ async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
 
 def login_url(base_url: str, vendor: str) -> str:
     return f"{base_url}/dashboard/login?token={mint_token(base_url, vendor)}"
+
+
+async def sign_in(page: Page, base_url: str, vendor: str) -> None:
+    """Follow `vendor`'s sign-in link and click "Continue", as a newcomer would."""
+    await page.goto(login_url(base_url, vendor))
+    await page.locator("[data-login-continue]").click()
+    await page.wait_for_url(f"{base_url}/dashboard")
 
 
 def create_admin(server: Server, username: str, password: str) -> None:

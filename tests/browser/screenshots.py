@@ -17,7 +17,7 @@ from pathlib import Path
 from playwright.async_api import async_playwright, expect
 
 from tests._server import Server
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, create_admin, login_url
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, create_admin, sign_in
 
 REPO = Path(__file__).resolve().parent.parent.parent
 DOCS = REPO / "docs"
@@ -29,7 +29,7 @@ async def shoot(srv: Server) -> None:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         ctx = await browser.new_context(viewport={"width": 1280, "height": 800})
         dashboard = await ctx.new_page()
-        await dashboard.goto(login_url(srv.url, VENDOR))
+        await sign_in(dashboard, srv.url, VENDOR)
         status = dashboard.locator("[data-tocsin='status']")
         await expect(status).to_have_attribute("data-state", "live", timeout=10_000)
         await dashboard.locator("[data-demo]").click()

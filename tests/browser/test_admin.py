@@ -7,7 +7,7 @@ import re
 from playwright.async_api import BrowserContext, expect
 
 from tests._server import Server
-from tests.browser.conftest import create_admin, login_url
+from tests.browser.conftest import create_admin, sign_in
 
 
 async def test_admin_login_rejects_a_wrong_password_and_a_form_without_csrf(
@@ -59,7 +59,7 @@ async def test_admin_overview_counts_vendors_and_open_streams(
 ) -> None:
     create_admin(web, "bob", "another long password")
     dashboard = await context.new_page()
-    await dashboard.goto(login_url(web.url, vendor))
+    await sign_in(dashboard, web.url, vendor)
     await expect(dashboard.locator("[data-tocsin='status']")).to_have_attribute(
         "data-state", "live", timeout=10_000
     )

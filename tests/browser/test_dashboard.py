@@ -13,7 +13,7 @@ from playwright.async_api import BrowserContext, Page, Response, expect
 
 from tests._nginx import CONFIG, run_nginx
 from tests._server import API_KEY, Server
-from tests.browser.conftest import HEARTBEAT, login_url
+from tests.browser.conftest import HEARTBEAT, login_url, sign_in
 from tests.conftest import ServerFactory
 
 
@@ -33,7 +33,7 @@ async def open_dashboard(
 ) -> Page:
     """Sign `vendor` in and land on its dashboard, in a new page or in `page`."""
     page = page or await context.new_page()
-    await page.goto(login_url(base_url, vendor))
+    await sign_in(page, base_url, vendor)
     assert page.url == f"{base_url}/dashboard", "the login redirect keeps the token out of the URL"
     return page
 
@@ -114,7 +114,7 @@ async def test_through_the_streaming_nginx_config_the_bell_rings_within_a_second
 
         # The byte probe (a fetch of the stream) ends once its first chunk came.
         async with page.expect_response(probe, timeout=10_000) as probed:
-            await page.goto(login_url(nginx.url, vendor))
+            await sign_in(page, nginx.url, vendor)
         await (await probed.value).finished()
         await expect(status(page)).to_have_attribute("data-state", "live", timeout=10_000)
         publish(web.url, vendor, "Through nginx")
@@ -205,6 +205,10 @@ async def test_hostile_title_stays_text(context: BrowserContext, web: Server, ve
 async def test_pages_send_a_content_security_policy(web: Server, vendor: str) -> None:
     async with httpx.AsyncClient(base_url=web.url) as client:
         r = await client.get(login_url(web.url, vendor).removeprefix(web.url))
+        assert r.status_code == 200
+        assert "unsafe-inline" not in r.headers["content-security-policy"]
+        fields = dict(re.findall(r'name="(token|csrf_token)" value="([^"]+)"', r.text))
+        r = await client.post("/dashboard/login", data=fields)
         assert r.status_code == 303
         assert r.headers["location"] == "/dashboard"
         cookie = r.headers["set-cookie"].lower()

@@ -1,9 +1,10 @@
 """The vendor dashboard: server-rendered shells that `static/dashboard.js` brings to life.
 
 The dashboard authenticates with the `tocsin_token` cookie (HttpOnly,
-SameSite=Lax), set by `/dashboard/login?token=…`, which redirects at once so
-the token leaves the address bar and the history. The stream then needs no
-token in its URL.
+SameSite=Lax). `/dashboard/login?token=…` shows whose dashboard the link opens;
+its "Continue" button posts back (with a CSRF token, see `tocsin.http.dashauth`),
+which sets the cookie and redirects, so the token leaves the address bar and
+the history. The stream then needs no token in its URL.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from tocsin import demo
 from tocsin.credentials import Vendor, verify
 from tocsin.errors import NotFound, Unauthorized, UnsupportedMediaType
 from tocsin.fields import PRIORITIES
-from tocsin.http import auth
+from tocsin.http import auth, dashauth
 from tocsin.http._html import redirect, render, secure_cookies
 from tocsin.http._request import read_body, runtime
 from tocsin.marketplace.registry import NOTIFICATION_TYPES
@@ -55,6 +56,8 @@ async def _page(request: Request, template: str, page: str, **extra: Any) -> Res
         "page": page,
         "heartbeat": f"{rt.settings.heartbeat_seconds:g}",
         "demo": _demo_enabled(rt),
+        "csrf_field": dashauth.CSRF_FIELD,
+        "logout_csrf": dashauth.logout_csrf(rt.settings, request),
         **extra,
     }
     return render(request, template, context)
@@ -89,18 +92,63 @@ async def signin(request: Request) -> Response:
     return render(request, "dashboard/signin.html", {"error": None}, status=401)
 
 
+NO_REFERRER = {"Referrer-Policy": "no-referrer"}
+
+
+def _refused(request: Request, reason: str) -> Response:
+    return render(request, "dashboard/refused.html", {"reason": reason}, status=403)
+
+
 async def login(request: Request) -> Response:
-    """Trade `?token=` for the cookie, then send the browser to the dashboard."""
+    """The sign-in link's page: whose dashboard it opens, and a button that signs in.
+
+    The link alone signs nobody in (another site could send a browser to it).
+    """
     rt = runtime(request)
     token = request.query_params.get("token", "")
-    no_referrer = {"Referrer-Policy": "no-referrer"}
+    try:
+        vendor, _ = verify(rt.settings, token)
+    except Unauthorized as exc:
+        return render(
+            request, "dashboard/signin.html", {"error": exc.detail}, status=401, headers=NO_REFERRER
+        )
+    nonce, new = dashauth.login_nonce(request)
+    response = render(
+        request,
+        "dashboard/login.html",
+        {
+            "vendor": vendor.id,
+            "token": token,
+            "csrf_field": dashauth.CSRF_FIELD,
+            "csrf": dashauth.login_csrf(rt.settings, nonce, token),
+        },
+        headers=NO_REFERRER,
+    )
+    if new:
+        dashauth.set_login_cookie(response, nonce, request)
+    return response
+
+
+async def confirm_login(request: Request) -> Response:
+    """The confirmation page's post: trade the token for the cookie, then open the dashboard."""
+    rt = runtime(request)
+    form = await request.form()
+    token = form.get("token")
+    if not isinstance(token, str) or not dashauth.login_ok(
+        rt.settings, request, token, form.get(dashauth.CSRF_FIELD)
+    ):
+        return _refused(
+            request,
+            "This sign-in did not come from tocsin's own page, or it waited too long. "
+            "Open the sign-in link again.",
+        )
     try:
         _, expires = verify(rt.settings, token)
     except Unauthorized as exc:
         return render(
-            request, "dashboard/signin.html", {"error": exc.detail}, status=401, headers=no_referrer
+            request, "dashboard/signin.html", {"error": exc.detail}, status=401, headers=NO_REFERRER
         )
-    response = redirect("/dashboard", headers=no_referrer)
+    response = redirect("/dashboard", headers=NO_REFERRER)
     response.set_cookie(
         auth.COOKIE,
         token,
@@ -110,10 +158,17 @@ async def login(request: Request) -> Response:
         samesite="lax",
         secure=secure_cookies(request),
     )
+    dashauth.clear_login_cookie(response)
     return response
 
 
 async def logout(request: Request) -> Response:
+    rt = runtime(request)
+    form = await request.form()
+    if not dashauth.logout_ok(rt.settings, request, form.get(dashauth.CSRF_FIELD)):
+        return _refused(
+            request, "This sign-out did not come from the dashboard. Sign out from its menu."
+        )
     response = redirect("/dashboard/signin")
     response.delete_cookie(auth.COOKIE, path="/", httponly=True, samesite="lax")
     return response
@@ -160,6 +215,7 @@ routes = [
     Route("/dashboard/preferences", preferences, methods=["GET"]),
     Route("/dashboard/signin", signin, methods=["GET"]),
     Route("/dashboard/login", login, methods=["GET"]),
+    Route("/dashboard/login", confirm_login, methods=["POST"]),
     Route("/dashboard/logout", logout, methods=["POST"]),
     Route("/dashboard/demo", fire_demo, methods=["POST"]),
 ]
