@@ -35,6 +35,7 @@ QUERY_TOKEN_MAX_TTL = 3600
 @dataclass(frozen=True, slots=True)
 class Vendor:
     id: str
+    expires_at: int | None = None  # the token's `exp` (s since the epoch): a stream ends then
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +82,7 @@ def _decode_vendor(settings: Settings, token: str, *, max_ttl: int | None) -> Ve
             f"a token in the URL must live at most {max_ttl} s: "
             "mint a short-lived one, or use the cookie or the Authorization header"
         )
-    return Vendor(vendor_id)
+    return Vendor(vendor_id, int(claims["exp"]))
 
 
 def verify(settings: Settings, token: str) -> tuple[Vendor, int]:
