@@ -348,6 +348,7 @@ class EventStream(Response):
             slow, self._slow_task = self._slow_task, None
             self._state = _DONE
             self._backlog = None
+            self._task = None
         if slow is not None and not slow.done():
             slow.cancel()  # a client that stopped reading: uvicorn drops the connection
             return
