@@ -121,6 +121,9 @@ async def test_close_all_closes_every_subscriber_with_the_reason() -> None:
     assert waiter.closed is CloseReason.SHUTDOWN
     hub.publish("a", [_event(1)])  # nothing reaches a closed subscriber
     assert [sub.events for sub in subs] == [[], [], []]
+    # A request that subscribes once shutdown has begun is closed at once.
+    late = await _subscribed(hub, "c")
+    assert late.closed is CloseReason.SHUTDOWN
 
 
 async def test_wait_returns_on_an_event_or_after_the_time() -> None:

@@ -89,6 +89,7 @@ class Hub:
         self._watching: dict[str, asyncio.Task[None]] = {}
         self.on_watch: WatchHook | None = None
         self.on_unwatch: Callable[[str], None] | None = None
+        self.closed: CloseReason | None = None
 
     def vendors(self) -> dict[str, int]:
         return {vendor: len(subs) for vendor, subs in self._subs.items()}
@@ -102,6 +103,8 @@ class Hub:
         vendor_id = sub.vendor_id
         self._subs.setdefault(vendor_id, set()).add(sub)
         metrics.SUBSCRIBERS.inc()
+        if self.closed is not None:
+            sub.close(self.closed)  # a request that got here during shutdown ends at once
         watch = self._watching.get(vendor_id)
         if watch is not None and watch.done() and (watch.cancelled() or watch.exception()):
             watch = None  # the last attempt failed (the log was down): try again
@@ -143,6 +146,8 @@ class Hub:
             STREAM_DELIVERIES.inc(delivered)
 
     def close_all(self, reason: CloseReason) -> None:
+        """Close every subscriber, and any that subscribes from now on."""
+        self.closed = reason
         for subs in tuple(self._subs.values()):
             for sub in tuple(subs):
                 sub.close(reason)
