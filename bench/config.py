@@ -20,6 +20,8 @@ class Profile:
     poll_seconds: float
     poll_concurrency: int
     workers: int = 2  # generator processes
+    fanout_only: bool = False  # idle + broadcast only (the scale runs)
+    server_workers: int = 1  # tocsin's `serve --workers`
 
 
 SHORT = Profile(
@@ -52,4 +54,42 @@ FULL = Profile(
     poll_concurrency=32,
 )
 
-PROFILES = {p.name: p for p in (SHORT, FULL)}
+# Issue 12: one process up to 20,000 streams, against the bare server in the same run.
+SCALE = Profile(
+    name="scale",
+    levels=(1000, 5000, 10_000, 19_500),  # 20,000 needs more than the hard limit of open files here
+    paced_events=20,
+    burst_deliveries=40_000,
+    burst_max_events=200,
+    vendors=0,
+    vendor_rate=0.0,
+    vendor_seconds=0.0,
+    vendor_drain_seconds=0.0,
+    catchup_events=0,
+    poll_seconds=0.0,
+    poll_concurrency=0,
+    workers=4,
+    fanout_only=True,
+)
+
+# Issue 12: 50,000 streams over `tocsin serve --workers 3` (the bare server stays one process).
+# Three workers on two cores: a process holds at most RLIMIT_NOFILE's hard limit of streams.
+WORKERS = Profile(
+    name="workers",
+    levels=(10_000, 30_000, 50_000),
+    paced_events=10,
+    burst_deliveries=100_000,
+    burst_max_events=100,
+    vendors=0,
+    vendor_rate=0.0,
+    vendor_seconds=0.0,
+    vendor_drain_seconds=0.0,
+    catchup_events=0,
+    poll_seconds=0.0,
+    poll_concurrency=0,
+    workers=4,
+    fanout_only=True,
+    server_workers=3,
+)
+
+PROFILES = {p.name: p for p in (SHORT, FULL, SCALE, WORKERS)}

@@ -14,7 +14,6 @@ import redis
 PACKAGES = (
     "tocsin",
     "starlette",
-    "sse-starlette",
     "uvicorn",
     "uvloop",
     "httptools",

@@ -76,6 +76,8 @@ async def run_system(
     started = time.monotonic()
     whole = monitor.begin()
     await system.prepare()
+    if isinstance(system, Tocsin):
+        system.workers = profile.server_workers
     server = system.server(paths.OUT)
     await server.start()
     monitor.watch("server", [server.pid])
@@ -84,17 +86,8 @@ async def run_system(
     try:
         result["fanout"] = await _scenario("idle + broadcast", system, lambda: fanout.run(bench))
         await _settle(pool)
-        result["many_vendors"] = await _scenario(
-            "many vendors", system, lambda: many_vendors.run(bench)
-        )
-        await _settle(pool)
-        if system.replay:
-            result["catchup"] = await _scenario("catch-up", system, lambda: catchup.run(bench))
-            ids = result["catchup"].pop("ids", [])
-            if system.poll and ids:
-                result["polling"] = await _scenario(
-                    "polling", system, lambda: polling.run(bench, ids)
-                )
+        if not profile.fanout_only:
+            await _other_scenarios(bench, result)
         result["rss_end"] = server.rss()
     finally:
         result["cpu"] = monitor.end(whole).cpu
@@ -105,6 +98,19 @@ async def run_system(
         result["log_counts"] = {k: server.count_logged(v) for k, v in system.log_counters.items()}
     result["seconds"] = round(time.monotonic() - started, 1)
     return result
+
+
+async def _other_scenarios(bench: Bench, result: dict[str, Any]) -> None:
+    system = bench.system
+    result["many_vendors"] = await _scenario(
+        "many vendors", system, lambda: many_vendors.run(bench)
+    )
+    await _settle(bench.pool)
+    if system.replay:
+        result["catchup"] = await _scenario("catch-up", system, lambda: catchup.run(bench))
+        ids = result["catchup"].pop("ids", [])
+        if system.poll and ids:
+            result["polling"] = await _scenario("polling", system, lambda: polling.run(bench, ids))
 
 
 async def wait_quiet(monitor: Monitor, limit: float, threshold: float = 25.0) -> float:

@@ -86,10 +86,13 @@ class System:
 
 class Tocsin(System):
     db_name = "tocsin_bench"
+    workers = 1  # `tocsin serve --workers`
 
     def argv(self) -> list[str]:
         exe = Path(sys.executable).parent / "tocsin"
-        return [str(exe), "serve", "--host", HOST, "--port", str(self.port)]
+        return [str(exe), "serve", "--host", HOST, "--port", str(self.port)] + (
+            ["--workers", str(self.workers)] if self.workers > 1 else []
+        )
 
     async def prepare(self) -> None:
         await super().prepare()

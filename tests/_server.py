@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -25,8 +26,11 @@ def free_port() -> int:
 class Server:
     """`tocsin serve` as a child process; `url` once it answers `/healthz`."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, port: int | None = None) -> None:
+    def __init__(
+        self, env: dict[str, str], log_path: Path, port: int | None = None, args: Sequence[str] = ()
+    ) -> None:
         self.port = port or free_port()
+        self.args = list(args)
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = env
         self.log_path = log_path
@@ -40,7 +44,7 @@ class Server:
         env.setdefault("TOCSIN_LOG_LEVEL", "warning")
         self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tocsin.cli", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "tocsin.cli", "serve", "--port", str(self.port), *self.args],
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,

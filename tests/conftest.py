@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -144,10 +144,12 @@ def make_server(
     prefix = f"t{uuid.uuid4().hex[:8]}"
     pg_url = pg_databases.new() if backend == "postgres" else ""
 
-    def make(env: dict[str, str] | None = None, port: int | None = None) -> Server:
+    def make(
+        env: dict[str, str] | None = None, port: int | None = None, args: Sequence[str] = ()
+    ) -> Server:
         full = backend_env(backend, tmp_path, pg_url, redis_url, prefix)
         full.update(env or {})
-        srv = Server(full, tmp_path / f"server-{len(started)}.log", port=port)
+        srv = Server(full, tmp_path / f"server-{len(started)}.log", port=port, args=args)
         started.append(srv)
         return srv.start()
 

@@ -34,12 +34,19 @@ class Worker:
         statuses: Counter[str] = Counter()
         track = bool(msg.get("track_ids", False))
 
-        async def one(raw: bytes) -> None:
+        # One source address has about 28,000 ephemeral ports towards one server port:
+        # on loopback, spread connections over several source addresses.
+        sources = [(f"127.0.0.{n}", 0) for n in range(2, 10)] if msg["host"] == "127.0.0.1" else []
+
+        async def one(n: int, raw: bytes) -> None:
             async with sem:
                 try:
                     _, proto = await asyncio.wait_for(
                         loop.create_connection(
-                            lambda: cls(raw, self.sink, track), msg["host"], msg["port"]
+                            lambda: cls(raw, self.sink, track),
+                            msg["host"],
+                            msg["port"],
+                            local_addr=sources[n % len(sources)] if sources else None,
                         ),
                         timeout,
                     )
@@ -52,7 +59,7 @@ class Worker:
                     self.conns.append(proto)
 
         before = len(self.conns)
-        await asyncio.gather(*(one(r.encode("latin-1")) for r in msg["requests"]))
+        await asyncio.gather(*(one(n, r.encode("latin-1")) for n, r in enumerate(msg["requests"])))
         return {"opened": len(self.conns) - before, "statuses": dict(statuses)}
 
     def count(self, msg: dict[str, Any]) -> dict[str, Any]:

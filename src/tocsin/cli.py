@@ -9,7 +9,6 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
-from types import FrameType
 
 from tocsin import send_event
 from tocsin.credentials import mint
@@ -18,34 +17,14 @@ from tocsin.settings import Settings
 from tocsin.storage import migrate
 
 
-def _serve(settings: Settings, args: argparse.Namespace) -> None:
-    import uvicorn
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from tocsin import serve
 
-    from tocsin.app import create_app, install_log_redaction
-
-    install_log_redaction()
-    app = create_app(settings)
-
-    class Server(uvicorn.Server):
-        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            # Open streams and long-polls end now, not after the graceful timeout:
-            # uvicorn waits for connections before the app's own shutdown runs.
-            super().handle_exit(sig, frame)
-            rt = getattr(app.state, "tocsin", None)
-            if rt is not None:
-                rt.close_streams_soon()
-
-    config = uvicorn.Config(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level=settings.log_level,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-        timeout_graceful_shutdown=5,
-    )
-    # One process: start one per core behind nginx for more (see README).
-    Server(config).run()
+    serve.check_workers(settings, args.workers)
+    if args.workers > 1:
+        return serve.Supervisor(args.host, args.port, args.workers).run()
+    serve.serve(settings, args.host, args.port, reuse_port=args.reuse_port)
+    return 0
 
 
 async def _worker(settings: Settings) -> None:
@@ -78,6 +57,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run the web app (and, by default, the relay)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes on the port (SO_REUSEPORT; needs TOCSIN_REDIS_URL), default 1",
+    )
+    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     sub.add_parser("worker", help="run the outbox relay and email/SMS delivery alone")
     sub.add_parser("migrate", help="apply database migrations")
     token = sub.add_parser("token", help="print a vendor token")
@@ -98,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         if args.command == "serve":
-            _serve(settings, args)
+            return _serve(settings, args)
         elif args.command == "worker":
             with contextlib.suppress(KeyboardInterrupt):
                 asyncio.run(_worker(settings))

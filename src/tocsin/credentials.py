@@ -27,6 +27,7 @@ ALGORITHM = "HS256"
 @dataclass(frozen=True, slots=True)
 class Vendor:
     id: str
+    expires_at: int | None = None  # the token's `exp` (s since the epoch): a stream ends then
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,7 @@ def decode_vendor(settings: Settings, token: str, *, max_ttl: int | None = None)
             f"a token in the URL must live at most {max_ttl} s: "
             "mint a short-lived one, or use the cookie or the Authorization header"
         )
-    return Vendor(vendor_id)
+    return Vendor(vendor_id, int(claims["exp"]))
 
 
 def verify(settings: Settings, token: str) -> tuple[Vendor, int]:

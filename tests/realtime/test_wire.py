@@ -260,6 +260,8 @@ def test_reasons_keep_their_wire_values() -> None:
         "SLOW_CONSUMER": "slow_consumer",
         "SHUTDOWN": "shutdown",
         "MAX_LIFETIME": "max_lifetime",
+        "EXPIRED": "expired",
+        "LOG_CHANGED": "log_changed",
         "DISCONNECTED": "disconnected",
     }
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 import pytest
 
-from tests._server import API_KEY, Server
+from tests._server import API_KEY, SECRET, Server
 from tests.conftest import ServerFactory, mint_token
 from tests.stream._helpers import poll, publish, until_logged
 from tests.stream._sse import Stream
+from tocsin.credentials import mint
+from tocsin.settings import Settings
 
 
 async def test_live_event_carries_the_notification_and_unread_count(
@@ -326,3 +329,18 @@ async def test_a_patch_of_read_and_archived_is_one_event(server: Server, vendor:
         "unread_count": 0,
     }
     assert following.data["notification"]["title"] == "b"
+
+
+async def test_a_stream_ends_when_its_token_expires(server: Server, vendor: str) -> None:
+    """A token minted for a short ttl: the stream it opened ends at the token's `exp`."""
+    token, expires = mint(Settings(secret_key=SECRET), vendor, 2)
+    async with Stream(server.url, token) as stream:
+        await publish(server.url, vendor, "while valid")
+        assert (await stream.next()).data["notification"]["title"] == "while valid"
+        assert await stream.ended(timeout=10)
+    assert time.time() >= expires.timestamp() - 0.01
+    assert time.time() < expires.timestamp() + 3
+    # The server refuses the expired token: the client mints a fresh one and resumes.
+    async with Stream(server.url, token) as stream:
+        assert stream.response is not None
+        assert stream.response.status_code == 401

@@ -1,14 +1,12 @@
 """`GET /api/v1/stream` (Server-Sent Events) and `GET /api/v1/stream/poll`.
 
 The seam between replay and live: the subscriber is registered with the hub
-*before* the log is read, so every event appended after the read reaches its
-queue; events the replay already sent are dropped by position. No gap, no
-duplicate.
+*before* the log is read, so every event appended after the read reaches it;
+events the replay already sent are dropped by position. No gap, no
+duplicate. A stream ends when the token that opened it expires.
 """
 
 from __future__ import annotations
-
-from collections.abc import AsyncIterator
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,14 +17,14 @@ from tocsin.http import auth
 from tocsin.http._request import query_float, query_int, runtime
 from tocsin.realtime import wire
 from tocsin.realtime.eventlog import ReadResult
-from tocsin.realtime.hub import Subscriber
+from tocsin.realtime.hub import Subscriber, Waiter
 from tocsin.realtime.sse import EventStream
+from tocsin.realtime.wire import Position
 from tocsin.runtime import Runtime
 from tocsin.settings import Settings
 
 POLL_MAX_WAIT = 30.0
 POLL_MAX_LIMIT = 1000
-SSE_DELIVERED = metrics.EVENTS_DELIVERED.labels("sse")
 POLL_DELIVERED = metrics.EVENTS_DELIVERED.labels("poll")
 
 
@@ -35,15 +33,14 @@ async def _read(rt: Runtime, vendor_id: str, after: str | None, limit: int) -> R
     return await rt.log.read(vendor_id, after, limit)
 
 
-async def _subscribe(rt: Runtime, vendor_id: str) -> Subscriber:
-    return await rt.hub.subscribe(vendor_id)
+def _head(
+    settings: Settings, first: ReadResult, resumed: bool
+) -> tuple[list[bytes], str, Position]:
+    """What a stream sends before live events: `retry:`, then the replay or a reset.
 
-
-async def _frames(
-    settings: Settings, sub: Subscriber, first: ReadResult, resumed: bool
-) -> AsyncIterator[bytes]:
-    """The stream's bytes: `retry:`, the replay (or a reset), then live events and heartbeats."""
-    yield wire.retry_frame(settings.retry_ms)
+    Also the epoch and position it reaches, from which live events go on.
+    """
+    frames = [wire.retry_frame(settings.retry_ms)]
     head = wire.parse_id(first.head)
     assert head is not None
     epoch, cursor = head
@@ -52,50 +49,42 @@ async def _frames(
         reset = wire.ResetReason.TOO_MANY_EVENTS
     if reset is not None:
         metrics.RESETS.labels(reset).inc()
-        yield wire.reset_frame(first.head, reset)
+        frames.append(wire.reset_frame(first.head, reset))
     elif resumed:
         metrics.REPLAYS.inc()
         metrics.REPLAYED_EVENTS.inc(len(first.events))
-        for event in first.events:
-            yield event.frame
+        frames += (event.frame for event in first.events)
         if first.events:
             cursor = first.events[-1].position
             epoch = first.events[-1].epoch
-    while True:
-        live = await sub.get()
-        if live is None:
-            if sub.closed is None:
-                yield wire.HEARTBEAT
-                continue
-            return  # closed: shutdown, too slow, or lived long enough; the client resumes
-        if live.epoch != epoch:
-            return  # the log was replaced: the client's resume will be answered with reset
-        if live.position <= cursor:
-            continue
-        cursor = live.position
-        SSE_DELIVERED.inc()
-        yield live.frame
+    return frames, epoch, cursor
+
+
+async def _subscribe(rt: Runtime, sub: Subscriber) -> None:
+    await rt.hub.subscribe(sub)
 
 
 async def stream(request: Request) -> Response:
     rt = runtime(request)
     vendor = await auth.vendor(request, allow_query=True)
     after = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
-    sub = await _subscribe(rt, vendor.id)
+    sub = EventStream(
+        rt.hub,
+        vendor.id,
+        heartbeat=rt.settings.heartbeat_seconds,
+        send_timeout=rt.settings.send_timeout_seconds,
+        max_seconds=rt.settings.stream_max_seconds,
+        expires_at=vendor.expires_at,
+    )
+    # Subscribed before the read: see the module docstring.
+    await _subscribe(rt, sub)
     try:
         first = await _read(rt, vendor.id, after, rt.settings.replay_max_events + 1)
     except BaseException:
         rt.hub.unsubscribe(sub)
         raise
-    return EventStream(
-        _frames(rt.settings, sub, first, resumed=after is not None),
-        sub,
-        heartbeat=rt.settings.heartbeat_seconds,
-        send_timeout=rt.settings.send_timeout_seconds,
-        max_seconds=rt.settings.stream_max_seconds,
-        on_close=lambda: rt.hub.unsubscribe(sub),
-        headers={"Cache-Control": "no-cache"},
-    )
+    sub.prepare(*_head(rt.settings, first, resumed=after is not None))
+    return sub
 
 
 def _poll_body(events: list[wire.Event], last_id: str, reset: wire.ResetReason | None) -> Response:
@@ -115,7 +104,8 @@ async def poll(request: Request) -> Response:
     if after is None:
         return _poll_body([], result.head, None)
     if not result.events and result.reset is None and wait > 0:
-        sub = await _subscribe(rt, vendor.id)
+        sub = Waiter(vendor.id)
+        await _subscribe(rt, sub)
         try:
             # Read again now that live events reach `sub`: nothing slips between.
             result = await _read(rt, vendor.id, after, limit)

@@ -1,50 +1,57 @@
 """The local hub: vendor -> the subscribers (open streams, waiting polls) in this process.
 
-Events enter once per process (from the event log's single reader) and are
-handed to each subscriber as the same `Event` object, whose SSE frame was
-encoded once. A subscriber's backlog is bounded: one that falls
-`queue_size` events behind is closed (its client reconnects and replays from
-its last id), so a stalled reader can neither grow memory without bound nor
-slow anyone else down.
+Events enter once per process (from the event log's single reader) and the
+hub hands each one to every local subscriber of its vendor from one loop, as
+the same `Event` object whose SSE frame was encoded once. A stream writes the
+frame to its connection right there (`tocsin.realtime.sse`): no queue, task or
+wake-up per subscriber per event. A subscriber that cannot take an event now
+keeps a bounded backlog; one that falls `queue_size` events behind is closed
+(its client reconnects and replays from its last id), so a stalled reader can
+neither grow memory without bound nor slow anyone else down.
+
+The hub's `wheel` holds every subscriber's deadlines (heartbeats, lifetimes,
+token expiry, send timeouts) behind one loop timer.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Protocol
 
 from tocsin import metrics
+from tocsin.realtime.timers import TimerWheel
 from tocsin.realtime.wire import CloseReason, Event
 
+STREAM_DELIVERIES = metrics.EVENTS_DELIVERED.labels("sse")
 
-class Subscriber:
-    """A bounded queue of events for one stream or poll, with a single waiter."""
 
-    __slots__ = ("_beat", "_items", "_limit", "_waiter", "closed", "vendor_id")
+class Subscriber(Protocol):
+    vendor_id: str
+    closed: CloseReason | None
 
-    def __init__(self, vendor_id: str, limit: int) -> None:
+    def push(self, event: Event) -> bool:
+        """Take `event` now, from the hub's loop, without blocking; whether a stream took it."""
+
+    def close(self, reason: CloseReason) -> None:
+        """End (the first reason given is kept); the subscriber unsubscribes itself."""
+
+
+class Waiter:
+    """A waiting long-poll: woken by the first event, which the poll then reads from the log."""
+
+    __slots__ = ("_future", "_ready", "closed", "vendor_id")
+
+    def __init__(self, vendor_id: str) -> None:
         self.vendor_id = vendor_id
-        self._items: collections.deque[Event] = collections.deque()
-        self._limit = limit
-        self._waiter: asyncio.Future[None] | None = None
-        self._beat = False
         self.closed: CloseReason | None = None
+        self._ready = False
+        self._future: asyncio.Future[None] | None = None
 
-    def push(self, event: Event) -> None:
-        if self.closed is not None:
-            return
-        if len(self._items) >= self._limit:
-            metrics.SLOW_CONSUMERS.inc()
-            self.close(CloseReason.SLOW_CONSUMER)
-            return
-        self._items.append(event)
+    def push(self, event: Event) -> bool:
+        self._ready = True
         self._wake()
-
-    def request_heartbeat(self) -> None:
-        """Make an idle `get` return `None` (with `closed` still `None`): time for a heartbeat."""
-        self._beat = True
-        self._wake()
+        return False
 
     def close(self, reason: CloseReason) -> None:
         if self.closed is None:
@@ -52,36 +59,21 @@ class Subscriber:
             self._wake()
 
     def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    async def get(self) -> Event | None:
-        """The next event; `None` once closed (`closed` says why) or when a heartbeat is due."""
-        while not self._items:
-            if self.closed is not None:
-                return None
-            if self._beat:
-                self._beat = False
-                return None
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        return self._items.popleft()
+        future = self._future
+        if future is not None and not future.done():
+            future.set_result(None)
 
     async def wait(self, seconds: float) -> None:
-        """Until an event is queued, the subscriber is closed, or `seconds` pass."""
-        if self._items or self.closed is not None:
+        """Until an event arrives, the waiter is closed, or `seconds` pass."""
+        if self._ready or self.closed is not None:
             return
-        self._waiter = asyncio.get_running_loop().create_future()
+        self._future = asyncio.get_running_loop().create_future()
         try:
-            await asyncio.wait_for(self._waiter, seconds)
+            await asyncio.wait_for(self._future, seconds)
         except TimeoutError:
             pass
         finally:
-            self._waiter = None
+            self._future = None
 
 
 WatchHook = Callable[[str], Awaitable[None]]
@@ -90,26 +82,29 @@ WatchHook = Callable[[str], Awaitable[None]]
 class Hub:
     """Fans events out to local subscribers and tells the log which vendors to watch."""
 
-    def __init__(self, queue_size: int) -> None:
+    def __init__(self, queue_size: int, *, resolution: float = 0.1) -> None:
         self.queue_size = queue_size
+        self.wheel = TimerWheel(resolution)
         self._subs: dict[str, set[Subscriber]] = {}
         self._watching: dict[str, asyncio.Task[None]] = {}
         self.on_watch: WatchHook | None = None
         self.on_unwatch: Callable[[str], None] | None = None
+        self.closed: CloseReason | None = None
 
     def vendors(self) -> dict[str, int]:
         return {vendor: len(subs) for vendor, subs in self._subs.items()}
 
-    async def subscribe(self, vendor_id: str) -> Subscriber:
-        """Register a subscriber; returns once the log delivers this vendor's live events.
+    async def subscribe(self, sub: Subscriber) -> None:
+        """Register `sub`; returns once the log delivers its vendor's live events.
 
         Everything appended after this returns reaches the subscriber, so a
         replay read afterwards, merged by position, leaves no gap.
         """
-        sub = Subscriber(vendor_id, self.queue_size)
-        subs = self._subs.setdefault(vendor_id, set())
-        subs.add(sub)
+        vendor_id = sub.vendor_id
+        self._subs.setdefault(vendor_id, set()).add(sub)
         metrics.SUBSCRIBERS.inc()
+        if self.closed is not None:
+            sub.close(self.closed)  # a request that got here during shutdown ends at once
         watch = self._watching.get(vendor_id)
         if watch is not None and watch.done() and (watch.cancelled() or watch.exception()):
             watch = None  # the last attempt failed (the log was down): try again
@@ -122,7 +117,6 @@ class Hub:
             except BaseException:
                 self.unsubscribe(sub)
                 raise
-        return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:
         subs = self._subs.get(sub.vendor_id)
@@ -142,11 +136,18 @@ class Hub:
         subs = self._subs.get(vendor_id)
         if not subs:
             return
+        delivered = 0
         for event in events:
+            # A copy: a subscriber never unsubscribes inside `push`, but a hook might.
             for sub in tuple(subs):
-                sub.push(event)
+                if sub.push(event):
+                    delivered += 1
+        if delivered:
+            STREAM_DELIVERIES.inc(delivered)
 
     def close_all(self, reason: CloseReason) -> None:
+        """Close every subscriber, and any that subscribes from now on."""
+        self.closed = reason
         for subs in tuple(self._subs.values()):
             for sub in tuple(subs):
                 sub.close(reason)

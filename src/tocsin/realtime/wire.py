@@ -54,6 +54,8 @@ class CloseReason(StrEnum):
     SLOW_CONSUMER = "slow_consumer"  # its backlog reached the hub's bound
     SHUTDOWN = "shutdown"
     MAX_LIFETIME = "max_lifetime"  # open for `stream_max_seconds`
+    EXPIRED = "expired"  # the token that opened the stream reached its `exp`
+    LOG_CHANGED = "log_changed"  # a live event of another epoch: the resume answers reset
     DISCONNECTED = "disconnected"  # the client went away
 
 
