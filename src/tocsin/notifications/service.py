@@ -2,12 +2,14 @@
 
 Every change runs in one transaction that also takes the vendor's next event
 sequence number (locking the vendor's row, so a vendor's changes commit in
-sequence order) and writes the event to the outbox. A request that changes
+sequence order), adds what it did to the vendor's kept unread counts
+(`storage.counts`) and writes the event to the outbox. A request that changes
 nothing rolls back and emits nothing.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +57,7 @@ class NotificationService:
     def __init__(self, stores: Stores, on_commit: Callable[[], None] = lambda: None) -> None:
         self.stores = stores
         self.notifications = stores.notifications
+        self.counts = stores.counts
         self.on_commit = on_commit
 
     async def _emit(self, vendor_id: str, seq: int, event: str, payload: dict[str, Any]) -> None:
@@ -91,7 +94,7 @@ class NotificationService:
                     if existing is not None:
                         raise _Unchanged(existing)
                 await self.notifications.insert(n)
-                unread = await self.notifications.unread_total(vendor_id)
+                unread = await self.counts.add(vendor_id, {n.type: 1})
                 await self._emit(
                     vendor_id,
                     seq,
@@ -132,8 +135,12 @@ class NotificationService:
         return rows, (rows[-1].id if more else None)
 
     async def unread(self, vendor_id: str) -> tuple[int, dict[str, int]]:
-        by_type = await self.notifications.unread_counts(vendor_id)
+        """The kept unread counts: `(total, by type)`."""
+        by_type = await self.counts.by_type(vendor_id)
         return sum(by_type.values()), by_type
+
+    async def unread_total(self, vendor_id: str) -> int:
+        return await self.counts.total(vendor_id)
 
     # -- change ----------------------------------------------------------------
 
@@ -169,6 +176,7 @@ class NotificationService:
                 seq = await self.stores.vendors.next_seq(vendor_id)
                 changed: list[str] = []
                 changes: dict[str, bool] = {}
+                unread_delta: Counter[str] = Counter()
                 for action in actions:
                     if action == "delete":
                         done = await self.notifications.delete(vendor_id, ids=ids, f=f)
@@ -178,12 +186,13 @@ class NotificationService:
                         done = await self.notifications.set_time(
                             vendor_id, column, now_ms() if on else None, ids=ids, f=f
                         )
-                    if done:
-                        changed = list(dict.fromkeys([*changed, *done]))
+                    if done.ids:
+                        changed = list(dict.fromkeys([*changed, *done.ids]))
                         changes.update(change)
+                        unread_delta.update(done.unread)
                 if not changed:
                     raise _Unchanged([])
-                unread = await self.notifications.unread_total(vendor_id)
+                unread = await self.counts.add(vendor_id, unread_delta)
                 await self._emit(
                     vendor_id,
                     seq,

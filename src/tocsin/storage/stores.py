@@ -6,6 +6,7 @@ import contextlib
 
 from tocsin.storage.admins import AdminStore
 from tocsin.storage.api_keys import ApiKeyStore
+from tocsin.storage.counts import CountStore
 from tocsin.storage.db import Database
 from tocsin.storage.deliveries import DeliveryStore
 from tocsin.storage.meta import MetaStore
@@ -22,6 +23,7 @@ class Stores:
         self.db = db = Database(url, pool_size=pool_size)
         self.admins = AdminStore(db)
         self.api_keys = ApiKeyStore(db)
+        self.counts = CountStore(db)
         self.deliveries = DeliveryStore(db)
         self.meta = MetaStore(db)
         self.notifications = NotificationStore(db)
