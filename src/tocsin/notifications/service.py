@@ -87,26 +87,30 @@ class NotificationService:
             dedupe_key=new.dedupe_key,
         )
         try:
-            async with self.stores.transaction():
-                seq = await self.stores.vendors.next_seq(vendor_id)
-                if new.dedupe_key is not None:
-                    existing = await self.notifications.find_by_dedupe(vendor_id, new.dedupe_key)
-                    if existing is not None:
-                        raise _Unchanged(existing)
-                await self.notifications.insert(n)
-                unread = await self.counts.add(vendor_id, {n.type: 1})
-                await self._emit(
-                    vendor_id,
-                    seq,
-                    wire.NEW_NOTIFICATION,
-                    {"notification": wire.notification(n), "unread_count": unread},
-                )
+            # Shares its transaction (and its sync) with concurrent creates.
+            await self.stores.writer.run(vendor_id, lambda: self._store_new(n))
         except _Unchanged as same:
             return same.result, False
         self.on_commit()
         metrics.NOTIFICATIONS_CREATED.inc()
         metrics.REQUEST_LATENCY.observe((now_ms() - started) / 1000)
         return n, True
+
+    async def _store_new(self, n: Notification) -> None:
+        """A create's statements, inside the caller's transaction; `_Unchanged` for a duplicate."""
+        seq = await self.stores.vendors.next_seq(n.vendor_id)
+        if n.dedupe_key is not None:
+            existing = await self.notifications.find_by_dedupe(n.vendor_id, n.dedupe_key)
+            if existing is not None:
+                raise _Unchanged(existing)
+        await self.notifications.insert(n)
+        unread = await self.counts.add(n.vendor_id, {n.type: 1})
+        await self._emit(
+            n.vendor_id,
+            seq,
+            wire.NEW_NOTIFICATION,
+            {"notification": wire.notification(n), "unread_count": unread},
+        )
 
     async def emit(self, vendor_id: str, event: str, payload: dict[str, Any]) -> None:
         """Emit a stream event that changes no notification (e.g. `order_status_update`)."""

@@ -48,7 +48,13 @@ class Database:
         self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
         options: dict[str, Any] = {}
         if self.dialect == "postgresql":
-            options = {"min_size": 1, "max_size": pool_size}
+            # A commit returns once its WAL is flushed, whatever the server's
+            # default: a 201 means the notification survives a crash.
+            options = {
+                "min_size": 1,
+                "max_size": pool_size,
+                "server_settings": {"synchronous_commit": "on"},
+            }
         self._db = databases.Database(url, **options)
         # SQLite has a single writer: queue writers here rather than in SQLite.
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.dialect == "sqlite" else None
@@ -66,6 +72,23 @@ class Database:
     async def disconnect(self) -> None:
         with _down():
             await self._db.disconnect()
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether the current task runs inside `transaction()`."""
+        return self._in_transaction.get()
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[None]:
+        """Hold one connection for the current task's queries and transactions inside.
+
+        On SQLite it is also made durable: WAL, synced on every commit.
+        """
+        with _down():
+            async with self._db.connection():
+                if self.dialect == "sqlite":
+                    await self._db.execute("PRAGMA synchronous=FULL")
+                yield
 
     async def ping(self) -> None:
         await self.fetch_val("SELECT 1")
