@@ -30,12 +30,12 @@ class CountStore:
         """Add `deltas` (type → change) to the vendor's counts; its new total."""
         for kind, delta in deltas.items():
             if delta:
-                await self.db.execute(_ADD, {"vendor_id": vendor_id, "type": kind, "delta": delta})
+                await self.db.run(_ADD, {"vendor_id": vendor_id, "type": kind, "delta": delta})
         return await self.total(vendor_id)
 
     async def total(self, vendor_id: str) -> int:
-        return int(await self.db.fetch_val(_TOTAL, {"vendor_id": vendor_id}) or 0)
+        return int(await self.db.value(_TOTAL, {"vendor_id": vendor_id}) or 0)
 
     async def by_type(self, vendor_id: str) -> dict[str, int]:
-        rows = await self.db.fetch_all(_BY_TYPE, {"vendor_id": vendor_id})
+        rows = await self.db.rows(_BY_TYPE, {"vendor_id": vendor_id})
         return {r[0]: int(r[1]) for r in rows}

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from tocsin import metrics
+from tocsin.errors import Unavailable
 from tocsin.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -71,20 +72,29 @@ class GroupCommit:
         return await future
 
     async def _lane(self, queue: asyncio.Queue[_Item]) -> None:
+        batch: list[_Item] = []
         while True:
             try:
-                async with self.db.connection():
+                async with self.db.connection() as held:
                     while True:
-                        batch = [await queue.get()]
-                        while len(batch) < self.max_batch and not queue.empty():
-                            batch.append(queue.get_nowait())
+                        if not batch:
+                            batch = [await queue.get()]
+                            while len(batch) < self.max_batch and not queue.empty():
+                                batch.append(queue.get_nowait())
+                        if held.replaced():
+                            break  # open the path again (or fail there, Unavailable)
                         await self._commit(batch)
+                        batch = []
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                # The connection broke outside a batch: take a new one shortly.
-                log.exception("write lane lost its connection; reconnecting")
-                await asyncio.sleep(0.5)
+            except Exception as exc:
+                # No connection: the waiting batch fails with the reason (Unavailable).
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                batch = []
+                if not isinstance(exc, Unavailable):
+                    log.exception("write lane lost its connection; reconnecting")
 
     async def _commit(self, batch: list[_Item]) -> None:
         outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []

@@ -45,6 +45,8 @@ _INSERT = (
     ":body, :data, :priority, :link, :created_at, :read_at, :archived_at, :dedupe_key)"
 )
 
+_BY_DEDUPE = "SELECT * FROM notifications WHERE vendor_id = :vendor_id AND dedupe_key = :dedupe_key"
+
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -108,7 +110,7 @@ class NotificationStore:
         self.db = db
 
     async def insert(self, n: Notification) -> None:
-        await self.db.execute(
+        await self.db.run(
             _INSERT,
             {
                 "id": n.id,
@@ -133,10 +135,8 @@ class NotificationStore:
         return decode(row._mapping) if row else None
 
     async def find_by_dedupe(self, vendor_id: str, dedupe_key: str) -> Notification | None:
-        row = await self.db.fetch_one(
-            sa.select(notifications).where(N.vendor_id == vendor_id, N.dedupe_key == dedupe_key)
-        )
-        return decode(row._mapping) if row else None
+        row = await self.db.row(_BY_DEDUPE, {"vendor_id": vendor_id, "dedupe_key": dedupe_key})
+        return decode(row) if row else None
 
     async def page(
         self, vendor_id: str, f: ListFilter, *, before_id: str | None, limit: int
