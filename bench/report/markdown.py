@@ -5,10 +5,11 @@ The prose lives in `template.md`; the tables come from `tables.py`.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
-from bench.report import plots
+from bench.report import ingest, plots
 from bench.report.tables import (
     NAMES,
     TYPICAL_SECONDS,
@@ -31,7 +32,14 @@ def write(results: dict[str, Any], report: Path, docs: Path) -> None:
     images = plots.write_all(results, docs)
     cfg = results["config"]
     minutes = results["seconds"] / 60
+    ingest_results = report.parent.parent / "bench" / ".out" / "ingest.json"
+    ingest_text = (
+        ingest.section(json.loads(ingest_results.read_text()))
+        if ingest_results.exists()
+        else "No ingest results yet."
+    )
     text = TEMPLATE.read_text().format(
+        ingest=ingest_text,
         profile=results["profile"],
         started=results["started_at"],
         minutes=f"{minutes:.1f}",

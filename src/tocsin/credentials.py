@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from tocsin.fields import VENDOR_ID
 from tocsin.settings import Settings
 
 ALGORITHM = "HS256"
+_CACHE_MAX = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,12 @@ def _looks_like_jwt(credential: str) -> bool:
     return credential.count(".") == 2
 
 
+# How long a database key lookup is trusted (s): a publisher sending a thousand
+# requests a second costs one query per key per period, and a key removed from
+# the table stops working within it.
+STORED_KEY_TTL = 10.0
+
+
 class Credentials:
     """Checks a bearer credential; `stored_key(digest)` looks an API key up in the database."""
 
@@ -97,12 +105,23 @@ class Credentials:
         self.settings = settings
         self._stored_key = stored_key
         self._env_keys = [hash_key(k) for k in settings.publisher_keys]
+        # digest → (known, until when, monotonic s); bounded by `_CACHE_MAX`.
+        self._cache: dict[str, tuple[bool, float]] = {}
 
     async def is_api_key(self, credential: str) -> bool:
         digest = hash_key(credential)
         if any(hmac.compare_digest(digest, known) for known in self._env_keys):
             return True
-        return await self._stored_key(digest)
+        now = time.monotonic()
+        hit = self._cache.get(digest)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        known = await self._stored_key(digest)
+        if len(self._cache) >= _CACHE_MAX:
+            self._cache.clear()
+        # Unknown keys are remembered briefly too: a flood of bad keys stays off the database.
+        self._cache[digest] = (known, now + (STORED_KEY_TTL if known else 1.0))
+        return known
 
     async def publisher(self, credential: str) -> Publisher:
         """The publisher an API key names; a vendor token here is `Forbidden`."""

@@ -33,3 +33,8 @@ EVENTS_INGESTED = Counter(
 DELIVERY_ATTEMPTS = Counter(
     "tocsin_delivery_attempts_total", "Email and SMS send attempts", ["channel", "result"]
 )
+WRITE_BATCH = Histogram(
+    "tocsin_write_batch_size",
+    "Units of work committed together by one group commit",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)

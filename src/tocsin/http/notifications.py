@@ -124,7 +124,7 @@ async def list_notifications(request: Request) -> Response:
     rows, next_cursor = await rt.service.page(
         vendor.id, to_list_filter(f), cursor=cursor, limit=limit
     )
-    total, _ = await rt.service.unread(vendor.id)
+    total = await rt.service.unread_total(vendor.id)
     return JSONResponse(
         {"items": [to_wire(n) for n in rows], "next_cursor": next_cursor, "unread_count": total}
     )

@@ -82,54 +82,59 @@ class Ingest:
         queued_channels = [c for c in QUEUED if c.configured(self.settings)]
         ids: list[str] = []
         queued: list[int] = []
+
+        async def apply() -> None:
+            if not await self.events.claim(event.id, event.type, event.digest):
+                raise _Seen
+            for recipient, text in zip(plan, texts, strict=True):
+                vendor_id, kind = recipient.vendor_id, recipient.notification_type
+                wants = prefs[vendor_id][kind]
+                notification_id = None
+                if wants[IN_APP.name]:
+                    notice = IN_APP.build(text)
+                    n, _ = await self.service.create(
+                        vendor_id,
+                        NewNotification(
+                            type=kind,
+                            title=notice.title,
+                            body=notice.body,
+                            data=recipient.context,
+                            priority=recipient.priority,
+                            link=notice.link,
+                            dedupe_key=f"evt:{event.id}:{vendor_id}",
+                        ),
+                    )
+                    notification_id = n.id
+                    ids.append(n.id)
+                email, phone = contacts.get(vendor_id, (None, None))
+                contact = {"email": email, "phone": phone}
+                for channel in queued_channels:
+                    address = contact.get(channel.contact.field) if channel.contact else None
+                    if not wants[channel.name] or not address:
+                        continue
+                    delivery_id = await self.deliveries.add(
+                        NewDelivery(
+                            key=f"evt:{event.id}:{vendor_id}:{channel.name}",
+                            vendor_id=vendor_id,
+                            event_id=event.id,
+                            notification_id=notification_id,
+                            type=kind,
+                            channel=channel.name,
+                            recipient=address,
+                            message=channel.build(text).to_json(),
+                        )
+                    )
+                    if delivery_id is not None:
+                        queued.append(delivery_id)
+            stream = stream_payload(event)
+            if stream is not None:
+                await self.service.emit(*stream)
+            await self.events.finish(event.id, ids)
+
         try:
-            async with self.stores.transaction():
-                if not await self.events.claim(event.id, event.type, event.digest):
-                    raise _Seen
-                for recipient, text in zip(plan, texts, strict=True):
-                    vendor_id, kind = recipient.vendor_id, recipient.notification_type
-                    wants = prefs[vendor_id][kind]
-                    notification_id = None
-                    if wants[IN_APP.name]:
-                        notice = IN_APP.build(text)
-                        n, _ = await self.service.create(
-                            vendor_id,
-                            NewNotification(
-                                type=kind,
-                                title=notice.title,
-                                body=notice.body,
-                                data=recipient.context,
-                                priority=recipient.priority,
-                                link=notice.link,
-                                dedupe_key=f"evt:{event.id}:{vendor_id}",
-                            ),
-                        )
-                        notification_id = n.id
-                        ids.append(n.id)
-                    email, phone = contacts.get(vendor_id, (None, None))
-                    contact = {"email": email, "phone": phone}
-                    for channel in queued_channels:
-                        address = contact.get(channel.contact.field) if channel.contact else None
-                        if not wants[channel.name] or not address:
-                            continue
-                        delivery_id = await self.deliveries.add(
-                            NewDelivery(
-                                key=f"evt:{event.id}:{vendor_id}:{channel.name}",
-                                vendor_id=vendor_id,
-                                event_id=event.id,
-                                notification_id=notification_id,
-                                type=kind,
-                                channel=channel.name,
-                                recipient=address,
-                                message=channel.build(text).to_json(),
-                            )
-                        )
-                        if delivery_id is not None:
-                            queued.append(delivery_id)
-                stream = stream_payload(event)
-                if stream is not None:
-                    await self.service.emit(*stream)
-                await self.events.finish(event.id, ids)
+            # One transaction for the whole event; shared with concurrent writes where
+            # the database has one writer (see `GroupCommit.run`).
+            await self.stores.writer.run(None, apply)
         except _Seen:
             first = await self.events.get(event.id)
             assert first is not None

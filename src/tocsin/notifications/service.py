@@ -2,12 +2,14 @@
 
 Every change runs in one transaction that also takes the vendor's next event
 sequence number (locking the vendor's row, so a vendor's changes commit in
-sequence order) and writes the event to the outbox. A request that changes
+sequence order), adds what it did to the vendor's kept unread counts
+(`storage.counts`) and writes the event to the outbox. A request that changes
 nothing rolls back and emits nothing.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -66,6 +68,7 @@ class NotificationService:
     def __init__(self, stores: Stores, on_commit: Callable[[], None] = lambda: None) -> None:
         self.stores = stores
         self.notifications = stores.notifications
+        self.counts = stores.counts
         self.on_commit = on_commit
 
     async def _emit(self, vendor_id: str, seq: int, event: str, payload: dict[str, Any]) -> None:
@@ -99,32 +102,36 @@ class NotificationService:
             dedupe_key=new.dedupe_key,
         )
         try:
-            async with self.stores.transaction():
-                seq = await self.stores.vendors.next_seq(vendor_id)
-                if new.dedupe_key is not None:
-                    existing = await self.notifications.find_by_dedupe(vendor_id, new.dedupe_key)
-                    if existing is not None:
-                        if idempotent and not new.same_as(existing):
-                            raise ValidationFailed(
-                                "this Idempotency-Key was used for a different notification; "
-                                "send a new key for a new notification",
-                                errors=[{"field": "Idempotency-Key", "message": "reused"}],
-                            )
-                        raise _Unchanged(existing)
-                await self.notifications.insert(n)
-                unread = await self.notifications.unread_total(vendor_id)
-                await self._emit(
-                    vendor_id,
-                    seq,
-                    wire.NEW_NOTIFICATION,
-                    {"notification": wire.notification(n), "unread_count": unread},
-                )
+            # Shares its transaction (and its sync) with concurrent creates.
+            await self.stores.writer.run(vendor_id, lambda: self._store_new(n, new, idempotent))
         except _Unchanged as same:
             return same.result, False
         self.on_commit()
         metrics.NOTIFICATIONS_CREATED.inc()
         metrics.REQUEST_LATENCY.observe((now_ms() - started) / 1000)
         return n, True
+
+    async def _store_new(self, n: Notification, new: NewNotification, idempotent: bool) -> None:
+        """A create's statements, inside the caller's transaction; `_Unchanged` for a duplicate."""
+        seq = await self.stores.vendors.next_seq(n.vendor_id)
+        if n.dedupe_key is not None:
+            existing = await self.notifications.find_by_dedupe(n.vendor_id, n.dedupe_key)
+            if existing is not None:
+                if idempotent and not new.same_as(existing):
+                    raise ValidationFailed(
+                        "this Idempotency-Key was used for a different notification; "
+                        "send a new key for a new notification",
+                        errors=[{"field": "Idempotency-Key", "message": "reused"}],
+                    )
+                raise _Unchanged(existing)
+        await self.notifications.insert(n)
+        unread = await self.counts.add(n.vendor_id, {n.type: 1})
+        await self._emit(
+            n.vendor_id,
+            seq,
+            wire.NEW_NOTIFICATION,
+            {"notification": wire.notification(n), "unread_count": unread},
+        )
 
     async def emit(self, vendor_id: str, event: str, payload: dict[str, Any]) -> None:
         """Emit a stream event that changes no notification (e.g. `order_status_update`)."""
@@ -153,8 +160,12 @@ class NotificationService:
         return rows, (rows[-1].id if more else None)
 
     async def unread(self, vendor_id: str) -> tuple[int, dict[str, int]]:
-        by_type = await self.notifications.unread_counts(vendor_id)
+        """The kept unread counts: `(total, by type)`."""
+        by_type = await self.counts.by_type(vendor_id)
         return sum(by_type.values()), by_type
+
+    async def unread_total(self, vendor_id: str) -> int:
+        return await self.counts.total(vendor_id)
 
     # -- change ----------------------------------------------------------------
 
@@ -190,6 +201,7 @@ class NotificationService:
                 seq = await self.stores.vendors.next_seq(vendor_id)
                 changed: list[str] = []
                 changes: dict[str, bool] = {}
+                unread_delta: Counter[str] = Counter()
                 for action in actions:
                     if action == "delete":
                         done = await self.notifications.delete(vendor_id, ids=ids, f=f)
@@ -199,12 +211,13 @@ class NotificationService:
                         done = await self.notifications.set_time(
                             vendor_id, column, now_ms() if on else None, ids=ids, f=f
                         )
-                    if done:
-                        changed = list(dict.fromkeys([*changed, *done]))
+                    if done.ids:
+                        changed = list(dict.fromkeys([*changed, *done.ids]))
                         changes.update(change)
+                        unread_delta.update(done.unread)
                 if not changed:
                     raise _Unchanged([])
-                unread = await self.notifications.unread_total(vendor_id)
+                unread = await self.counts.add(vendor_id, unread_delta)
                 await self._emit(
                     vendor_id,
                     seq,

@@ -39,7 +39,8 @@ class Relay:
     async def run(self) -> None:
         while True:
             try:
-                await self.drain()
+                async with self.outbox.connection():
+                    await self.drain()
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -21,6 +22,7 @@ import databases
 from sqlalchemy.sql import ClauseElement
 
 from tocsin.errors import unavailable_on
+from tocsin.storage import _raw
 
 Query = ClauseElement | str
 Params = dict[str, Any] | None
@@ -42,14 +44,50 @@ def _down() -> contextlib.AbstractContextManager[None]:
     return unavailable_on(DOWN, DETAIL)
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Nothing to reset (see `Database.__init__`)."""
+
+
+class Held:
+    """A connection held open; on SQLite, whether its file is still the one at the path."""
+
+    def __init__(self, path: str | None) -> None:
+        self._path = path
+        self._file = self._identity()
+
+    def _identity(self) -> tuple[int, int] | None:
+        if self._path is None:
+            return None
+        try:
+            st = os.stat(self._path)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def replaced(self) -> bool:
+        """The file was deleted or replaced (a lost volume): writes here would vanish."""
+        return self._path is not None and self._identity() != self._file
+
+
 class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
         self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
         options: dict[str, Any] = {}
         if self.dialect == "postgresql":
-            options = {"min_size": 1, "max_size": pool_size}
+            options = {
+                "min_size": 1,
+                "max_size": pool_size,
+                # A commit returns once its WAL is flushed, whatever the server's
+                # default: a 201 means the notification survives a crash.
+                "server_settings": {"synchronous_commit": "on"},
+                # asyncpg's default reset (RESET ALL, UNLISTEN, advisory unlock: one
+                # more round trip per query outside a transaction) undoes session
+                # state tocsin never sets; an open transaction is still rolled back.
+                "reset": _keep_session,
+            }
         self._db = databases.Database(url, **options)
+        self._path = databases.DatabaseURL(url).database if self.dialect == "sqlite" else None
         # SQLite has a single writer: queue writers here rather than in SQLite.
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.dialect == "sqlite" else None
         # Set in the task that runs a transaction: a nested one joins it (a savepoint).
@@ -66,6 +104,24 @@ class Database:
     async def disconnect(self) -> None:
         with _down():
             await self._db.disconnect()
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether the current task runs inside `transaction()`."""
+        return self._in_transaction.get()
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[Held]:
+        """Hold one connection for the current task's queries and transactions inside.
+
+        On SQLite it is also made durable: WAL, synced on every commit.
+        """
+        with _down():
+            async with self._db.connection():
+                held = Held(self._path)
+                if self.dialect == "sqlite":
+                    await self._db.execute("PRAGMA synchronous=FULL")
+                yield held
 
     async def ping(self) -> None:
         await self.fetch_val("SELECT 1")
@@ -105,3 +161,26 @@ class Database:
     async def fetch_val(self, query: Query, values: Params = None) -> Any:
         with _down():
             return await self._db.fetch_val(query, values)
+
+    # -- SQL text on the driver's own connection (the hot path; see `_raw`) ------
+    # Rows come back as the driver's: by position or by name, no `_mapping`.
+
+    async def _raw(self, kind: str, sql: str, values: Params) -> Any:
+        with _down():
+            connection = self._db.connection()
+            async with connection:
+                run = _raw.pg if self.dialect == "postgresql" else _raw.sqlite
+                return await run(connection.raw_connection, kind, sql, values)
+
+    async def run(self, sql: str, values: Params = None) -> None:
+        await self._raw("execute", sql, values)
+
+    async def value(self, sql: str, values: Params = None) -> Any:
+        return await self._raw("val", sql, values)
+
+    async def row(self, sql: str, values: Params = None) -> Any:
+        return await self._raw("one", sql, values)
+
+    async def rows(self, sql: str, values: Params = None) -> Sequence[Any]:
+        rows: Sequence[Any] = await self._raw("all", sql, values)
+        return rows

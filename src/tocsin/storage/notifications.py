@@ -1,9 +1,16 @@
-"""SQL of notifications (table `notifications`): insert, find, list, change, count."""
+"""SQL of notifications (table `notifications`): insert, find, list, change.
+
+A change reports how it moved the vendor's unread counts (`Changed.unread`),
+which the service adds to the kept counts (`storage.counts`) in the same
+transaction.
+"""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -16,6 +23,18 @@ N = notifications.c
 
 # The columns a bulk change sets to a time (on) or clears (off).
 TimeColumn = Literal["read_at", "archived_at"]
+# Unread is neither read nor archived: setting one of these flips a row's
+# unread state only where the other is clear.
+_OTHER: dict[TimeColumn, TimeColumn] = {"read_at": "archived_at", "archived_at": "read_at"}
+
+
+@dataclass(slots=True)
+class Changed:
+    """The ids a change touched, and by how much it moved the unread count of each type."""
+
+    ids: list[str] = field(default_factory=list)
+    unread: Counter[str] = field(default_factory=Counter)
+
 
 # The statements of the publish path, as text: `databases` compiles every
 # SQLAlchemy expression anew on each call, and that compilation was a quarter
@@ -25,10 +44,8 @@ _INSERT = (
     "created_at, read_at, archived_at, dedupe_key) VALUES (:id, :vendor_id, :type, :title, "
     ":body, :data, :priority, :link, :created_at, :read_at, :archived_at, :dedupe_key)"
 )
-_UNREAD_TOTAL = (
-    "SELECT count(*) FROM notifications "
-    "WHERE vendor_id = :vendor_id AND read_at IS NULL AND archived_at IS NULL"
-)
+
+_BY_DEDUPE = "SELECT * FROM notifications WHERE vendor_id = :vendor_id AND dedupe_key = :dedupe_key"
 
 
 def _escape_like(text: str) -> str:
@@ -93,7 +110,7 @@ class NotificationStore:
         self.db = db
 
     async def insert(self, n: Notification) -> None:
-        await self.db.execute(
+        await self.db.run(
             _INSERT,
             {
                 "id": n.id,
@@ -118,10 +135,8 @@ class NotificationStore:
         return decode(row._mapping) if row else None
 
     async def find_by_dedupe(self, vendor_id: str, dedupe_key: str) -> Notification | None:
-        row = await self.db.fetch_one(
-            sa.select(notifications).where(N.vendor_id == vendor_id, N.dedupe_key == dedupe_key)
-        )
-        return decode(row._mapping) if row else None
+        row = await self.db.row(_BY_DEDUPE, {"vendor_id": vendor_id, "dedupe_key": dedupe_key})
+        return decode(row) if row else None
 
     async def page(
         self, vendor_id: str, f: ListFilter, *, before_id: str | None, limit: int
@@ -142,32 +157,39 @@ class NotificationStore:
         *,
         ids: Sequence[str] | None,
         f: ListFilter | None,
-    ) -> list[str]:
-        """Set `column` to `at` (or clear it, `at=None`) where it is not so yet; the changed ids."""
+    ) -> Changed:
+        """Set `column` to `at` (or clear it, `at=None`) where it is not so yet."""
         col = N[column]
         conds = conditions(vendor_id, f or ListFilter(archived=None))
         if ids is not None:
             conds.append(N.id.in_(list(ids)))
         conds.append(col.is_(None) if at is not None else col.is_not(None))
-        query = notifications.update().where(*conds).values({column: at}).returning(N.id)
-        return [r._mapping["id"] for r in await self.db.fetch_all(query)]
+        query = (
+            notifications.update()
+            .where(*conds)
+            .values({column: at})
+            .returning(N.id, N.type, N[_OTHER[column]])
+        )
+        step = -1 if at is not None else 1
+        changed = Changed()
+        for r in await self.db.fetch_all(query):
+            changed.ids.append(r[0])
+            if r[2] is None:
+                changed.unread[r[1]] += step
+        return changed
 
     async def delete(
         self, vendor_id: str, *, ids: Sequence[str] | None, f: ListFilter | None
-    ) -> list[str]:
+    ) -> Changed:
         conds = conditions(vendor_id, f or ListFilter(archived=None))
         if ids is not None:
             conds.append(N.id.in_(list(ids)))
-        query = notifications.delete().where(*conds).returning(N.id)
-        return [r._mapping["id"] for r in await self.db.fetch_all(query)]
-
-    async def unread_counts(self, vendor_id: str) -> dict[str, int]:
         query = (
-            sa.select(N.type, sa.func.count())
-            .where(N.vendor_id == vendor_id, N.read_at.is_(None), N.archived_at.is_(None))
-            .group_by(N.type)
+            notifications.delete().where(*conds).returning(N.id, N.type, N.read_at, N.archived_at)
         )
-        return {r[0]: int(r[1]) for r in await self.db.fetch_all(query)}
-
-    async def unread_total(self, vendor_id: str) -> int:
-        return int(await self.db.fetch_val(_UNREAD_TOTAL, {"vendor_id": vendor_id}) or 0)
+        changed = Changed()
+        for r in await self.db.fetch_all(query):
+            changed.ids.append(r[0])
+            if r[2] is None and r[3] is None:
+                changed.unread[r[1]] -= 1
+        return changed

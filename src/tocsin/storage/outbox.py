@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -19,13 +20,17 @@ _INSERT = (
     "VALUES (:vendor_id, :seq, :event, :payload, :created_at)"
 )
 
+_PENDING = (
+    "SELECT id, vendor_id, seq, event, payload, created_at FROM outbox ORDER BY id LIMIT :limit"
+)
+
 
 class OutboxStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def add(self, vendor_id: str, seq: int, event: str, payload: str) -> None:
-        await self.db.execute(
+        await self.db.run(
             _INSERT,
             {
                 "vendor_id": vendor_id,
@@ -36,9 +41,13 @@ class OutboxStore:
             },
         )
 
+    def connection(self) -> contextlib.AbstractAsyncContextManager[object]:
+        """One connection for a relay pass (SQLite opens one per query otherwise)."""
+        return self.db.connection()
+
     async def pending(self, limit: int) -> list[OutboxRecord]:
-        rows = await self.db.fetch_all(sa.select(outbox).order_by(OB.id).limit(limit))
-        return [OutboxRecord(**dict(r._mapping)) for r in rows]
+        rows = await self.db.rows(_PENDING, {"limit": limit})
+        return [OutboxRecord(*r) for r in rows]
 
     async def has(self, vendor_id: str, seq: int) -> bool:
         row = await self.db.fetch_one(

@@ -25,7 +25,7 @@ class ProcessedEventStore:
         Inside a transaction on PostgreSQL, a concurrent claim of the same id
         waits here until the first one commits (then gets False) or rolls back.
         """
-        inserted = await self.db.fetch_val(
+        inserted = await self.db.value(
             "INSERT INTO processed_events (event_id, type, digest, notifications, created_at) "
             "VALUES (:event_id, :type, :digest, '[]', :now) "
             "ON CONFLICT (event_id) DO NOTHING RETURNING event_id",

@@ -55,6 +55,17 @@ notifications = sa.Table(
     ),
 )
 
+# Kept unread counts (migration 0005): a vendor's notifications with neither
+# `read_at` nor `archived_at`, per type, changed in the same transaction as the
+# notifications, so reading them never counts rows (DESIGN.md, Wave 2).
+unread_counts = sa.Table(
+    "unread_counts",
+    metadata,
+    sa.Column("vendor_id", sa.String(64), primary_key=True),
+    sa.Column("type", sa.String(64), primary_key=True),
+    sa.Column("unread", sa.BigInteger, nullable=False),
+)
+
 outbox = sa.Table(
     "outbox",
     metadata,

@@ -6,8 +6,10 @@ import contextlib
 
 from tocsin.storage.admins import AdminStore
 from tocsin.storage.api_keys import ApiKeyStore
+from tocsin.storage.counts import CountStore
 from tocsin.storage.db import Database
 from tocsin.storage.deliveries import DeliveryStore
+from tocsin.storage.group_commit import GroupCommit
 from tocsin.storage.meta import MetaStore
 from tocsin.storage.notifications import NotificationStore
 from tocsin.storage.outbox import OutboxStore
@@ -18,10 +20,15 @@ from tocsin.storage.vendors import VendorStore
 
 
 class Stores:
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
-        self.db = db = Database(url, pool_size=pool_size)
+    def __init__(self, url: str, *, pool_size: int = 10, write_lanes: int = 4) -> None:
+        sqlite = url.startswith("sqlite")
+        # SQLite has one writer: one lane. Each lane holds a connection of its own.
+        lanes = 1 if sqlite else write_lanes
+        self.db = db = Database(url, pool_size=pool_size + (0 if sqlite else lanes))
+        self.writer = GroupCommit(db, lanes=lanes)
         self.admins = AdminStore(db)
         self.api_keys = ApiKeyStore(db)
+        self.counts = CountStore(db)
         self.deliveries = DeliveryStore(db)
         self.meta = MetaStore(db)
         self.notifications = NotificationStore(db)
@@ -37,8 +44,10 @@ class Stores:
 
     async def connect(self) -> None:
         await self.db.connect()
+        self.writer.start()
 
     async def disconnect(self) -> None:
+        await self.writer.close()
         await self.db.disconnect()
 
     async def ping(self) -> None:

@@ -27,7 +27,7 @@ class VendorStore:
 
     async def next_seq(self, vendor_id: str) -> int:
         """Lock the vendor's row (creating it) and take its next event sequence number."""
-        value = await self.db.fetch_val(_NEXT_SEQ, {"vendor_id": vendor_id, "now": now_ms()})
+        value = await self.db.value(_NEXT_SEQ, {"vendor_id": vendor_id, "now": now_ms()})
         return int(value)
 
     async def set_contact(self, vendor_id: str, email: str | None, phone: str | None) -> None:

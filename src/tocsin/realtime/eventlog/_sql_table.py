@@ -34,7 +34,7 @@ class LogTable:
         added: list[bool] = []
         async with self.db.transaction():
             for rec in records:
-                seq = await self.db.fetch_val(
+                seq = await self.db.value(
                     _INSERT,
                     {
                         "vendor_id": rec.vendor_id,

@@ -1,0 +1,161 @@
+"""Group commit: concurrent writes share transactions and keep every promise of one alone.
+
+Against a real SQLite file and a real PostgreSQL database: an answer means
+committed (and durably: `synchronous=FULL`, `synchronous_commit=on`), a
+vendor's writes keep their order, a dedupe key holds under concurrency, and a
+unit that fails fails alone, with its own error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tests.conftest import PgDatabases
+from tocsin import metrics
+from tocsin.notifications.service import NewNotification, NotificationService
+from tocsin.storage import migrate
+from tocsin.storage.stores import Stores
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def stores(
+    request: pytest.FixtureRequest, tmp_path: Path, pg_databases: PgDatabases
+) -> AsyncIterator[Stores]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'gc.db'}"
+        migrate.upgrade(url)
+    else:
+        url = pg_databases.new()
+    s = Stores(url)
+    await s.connect()
+    yield s
+    await s.disconnect()
+
+
+def batches() -> tuple[float, float]:
+    """(batches committed, units in them) so far in this process."""
+    count = sum_ = 0.0
+    for metric in metrics.WRITE_BATCH.collect():
+        for sample in metric.samples:
+            if sample.name.endswith("_count"):
+                count = sample.value
+            elif sample.name.endswith("_sum"):
+                sum_ = sample.value
+    return count, sum_
+
+
+def vendor() -> str:
+    return f"v-{uuid.uuid4().hex[:12]}"
+
+
+async def test_concurrent_creates_share_transactions_and_are_committed_when_answered(
+    stores: Stores, tmp_path: Path
+) -> None:
+    service = NotificationService(stores)
+    vendors = [vendor() for _ in range(5)]
+    before = batches()
+    made = await asyncio.gather(
+        *(service.create(vendors[n % 5], NewNotification("t", f"n{n}")) for n in range(200))
+    )
+    after = batches()
+    assert all(created for _, created in made)
+    assert after[1] - before[1] == 200
+    assert after[0] - before[0] < 100, "200 concurrent creates should need far fewer commits"
+    # Committed: another connection sees every row.
+    other = Stores(stores.db.url)
+    await other.connect()
+    try:
+        stored = await other.db.fetch_val(
+            "SELECT count(*) FROM notifications WHERE vendor_id IN ("
+            + ", ".join(f"'{v}'" for v in vendors)
+            + ")"
+        )
+        assert stored == 200
+    finally:
+        await other.disconnect()
+
+
+async def test_commits_are_durable(stores: Stores) -> None:
+    if stores.dialect == "sqlite":
+        mode = await stores.writer.run("v", lambda: stores.db.fetch_val("PRAGMA synchronous"))
+        assert mode == 2  # FULL
+    else:
+        mode = await stores.writer.run("v", lambda: stores.db.fetch_val("SHOW synchronous_commit"))
+        assert mode == "on"
+
+
+async def test_a_vendors_events_keep_the_order_of_the_calls(stores: Stores) -> None:
+    service = NotificationService(stores)
+    v, w = vendor(), vendor()
+    made = await asyncio.gather(
+        *(service.create(v if n % 3 else w, NewNotification("t", f"{n}")) for n in range(90))
+    )
+    for who in (v, w):
+        rows = await stores.db.fetch_all(
+            "SELECT seq, payload FROM outbox WHERE vendor_id = :v ORDER BY seq", {"v": who}
+        )
+        seqs = [r[0] for r in rows]
+        assert seqs == list(range(1, len(seqs) + 1))
+        titles = [json.loads(r[1])["notification"]["title"] for r in rows]
+        called = [n.title for n, _ in made if n.vendor_id == who]
+        assert titles == called
+        # Ids sort as the events do: keyset pages and events agree.
+        ids = [json.loads(r[1])["notification"]["id"] for r in rows]
+        assert ids == sorted(ids)
+
+
+async def test_a_dedupe_key_holds_under_concurrency(stores: Stores) -> None:
+    service = NotificationService(stores)
+    v = vendor()
+    made = await asyncio.gather(
+        *(service.create(v, NewNotification("t", "once", dedupe_key="k")) for _ in range(40))
+    )
+    assert sum(created for _, created in made) == 1
+    assert len({n.id for n, _ in made}) == 1
+    assert (
+        await stores.db.fetch_val(
+            "SELECT count(*) FROM notifications WHERE vendor_id = :v", {"v": v}
+        )
+        == 1
+    )
+    assert await stores.counts.total(v) == 1
+    assert await stores.db.fetch_val("SELECT seq FROM vendors WHERE id = :v", {"v": v}) == 1
+
+
+async def test_a_unit_that_fails_fails_alone_with_its_own_error(stores: Stores) -> None:
+    v = vendor()
+
+    def insert(row_id: str) -> object:
+        return lambda: stores.db.execute(
+            "INSERT INTO notifications (id, vendor_id, type, title, body, data, priority, "
+            "created_at) VALUES (:id, :v, 't', 't', '', '{}', 'normal', 1)",
+            {"id": row_id, "v": v},
+        )
+
+    async def boom() -> None:
+        await insert("B" * 26)()
+        raise LookupError("the unit's own failure")
+
+    results = await asyncio.gather(
+        stores.writer.run(v, insert("A" * 26)),
+        stores.writer.run(v, insert("A" * 26)),  # the same primary key: fails in the database
+        stores.writer.run(v, boom),
+        stores.writer.run(v, insert("C" * 26)),
+        return_exceptions=True,
+    )
+    assert not isinstance(results[0], BaseException)
+    assert isinstance(results[1], sqlite3.IntegrityError | asyncpg.UniqueViolationError)
+    assert isinstance(results[2], LookupError)
+    assert not isinstance(results[3], BaseException)
+    rows = await stores.db.fetch_all(
+        "SELECT id FROM notifications WHERE vendor_id = :v ORDER BY id", {"v": v}
+    )
+    assert [r[0] for r in rows] == ["A" * 26, "C" * 26]
