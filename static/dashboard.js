@@ -163,6 +163,9 @@ class ListView {
 
   _rendered() {
     if (this.empty) this.empty.hidden = this.items.size > 0;
+    if (document.visibilityState === "visible" && !this.root.closest("[hidden]")) {
+      client.seen([...this.items.values()].filter((n) => !n.seen_at).map((n) => n.id));
+    }
     if (this.onRender) this.onRender(this);
   }
 

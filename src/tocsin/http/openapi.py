@@ -22,6 +22,7 @@ _MODELS: list[tuple[type[BaseModel], Mode]] = [
     (models.NotificationIn, "validation"),
     (models.NotificationPatch, "validation"),
     (models.BulkIn, "validation"),
+    (models.SeenIn, "validation"),
     (models.TokenIn, "validation"),
     (events.Envelope, "validation"),
     (channels.ContactIn, "validation"),
@@ -75,6 +76,7 @@ def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str
 
 FILTER_PARAMS = [
     _query("unread", {"type": "boolean"}),
+    _query("seen", {"type": "boolean"}, "displayed by a live tab (or not)"),
     _query("type", {"type": "array", "items": {"type": "string"}}, "repeatable"),
     _query(
         "priority", {"type": "array", "items": {"type": "string", "enum": list(models.PRIORITIES)}}
@@ -161,6 +163,17 @@ def document() -> dict[str, Any]:
                 "requestBody": _body(models.BulkIn),
                 "responses": {
                     "200": _json(models.BulkOut, "how many changed"),
+                    **_problems(400, 401, 403, 413, 415, 422),
+                },
+            }
+        },
+        "/api/v1/notifications/seen": {
+            "post": {
+                "summary": "Mark notifications seen: a live tab displayed them",
+                "security": VENDOR,
+                "requestBody": _body(models.SeenIn),
+                "responses": {
+                    "200": _json(models.BulkOut, "how many were not seen before"),
                     **_problems(400, 401, 403, 413, 415, 422),
                 },
             }

@@ -15,15 +15,16 @@ from tocsin.storage.schema import notifications
 N = notifications.c
 
 # The columns a bulk change sets to a time (on) or clears (off).
-TimeColumn = Literal["read_at", "archived_at"]
+TimeColumn = Literal["read_at", "seen_at", "archived_at"]
 
 # The statements of the publish path, as text: `databases` compiles every
 # SQLAlchemy expression anew on each call, and that compilation was a quarter
 # of the CPU of creating a notification (py-spy).
 _INSERT = (
     "INSERT INTO notifications (id, vendor_id, type, title, body, data, priority, link, "
-    "created_at, read_at, archived_at, dedupe_key) VALUES (:id, :vendor_id, :type, :title, "
-    ":body, :data, :priority, :link, :created_at, :read_at, :archived_at, :dedupe_key)"
+    "created_at, read_at, seen_at, archived_at, dedupe_key) VALUES (:id, :vendor_id, :type, "
+    ":title, :body, :data, :priority, :link, :created_at, :read_at, :seen_at, :archived_at, "
+    ":dedupe_key)"
 )
 _UNREAD_TOTAL = (
     "SELECT count(*) FROM notifications "
@@ -42,6 +43,10 @@ def conditions(vendor_id: str, f: ListFilter) -> list[sa.ColumnElement[bool]]:
         conds.append(N.read_at.is_(None))
     elif f.unread is False:
         conds.append(N.read_at.is_not(None))
+    if f.seen is True:
+        conds.append(N.seen_at.is_not(None))
+    elif f.seen is False:
+        conds.append(N.seen_at.is_(None))
     if f.archived is True:
         conds.append(N.archived_at.is_not(None))
     elif f.archived is False:
@@ -83,6 +88,7 @@ def decode(row: Mapping[str, Any]) -> Notification:
         link=row["link"],
         created_at=row["created_at"],
         read_at=row["read_at"],
+        seen_at=row["seen_at"],
         archived_at=row["archived_at"],
         dedupe_key=row["dedupe_key"],
     )
@@ -106,6 +112,7 @@ class NotificationStore:
                 "link": n.link,
                 "created_at": n.created_at,
                 "read_at": n.read_at,
+                "seen_at": n.seen_at,
                 "archived_at": n.archived_at,
                 "dedupe_key": n.dedupe_key,
             },
