@@ -69,3 +69,4 @@ class Delivery:
     recipient: str
     message: dict[str, Any]
     attempt: int
+    notification_id: str | None = None

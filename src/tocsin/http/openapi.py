@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tocsin.delivery import channels
+from tocsin.delivery.subscriptions import SubscriptionIn
 from tocsin.http import schemas as models
 from tocsin.marketplace import preferences
 from tocsin.marketplace import schemas as events
@@ -27,6 +28,7 @@ _MODELS: list[tuple[type[BaseModel], Mode]] = [
     (events.Envelope, "validation"),
     (channels.ContactIn, "validation"),
     (preferences.PreferencesPatch, "validation"),
+    (SubscriptionIn, "validation"),
     (models.Notification, "serialization"),
     (models.NotificationPage, "serialization"),
     (models.BulkOut, "serialization"),
@@ -281,7 +283,7 @@ def document() -> dict[str, Any]:
         },
         "/api/v1/deliveries": {
             "get": {
-                "summary": "The vendor's email and SMS deliveries and their attempts",
+                "summary": "The vendor's email, SMS and push deliveries and their attempts",
                 "security": VENDOR,
                 "responses": {"200": _object("deliveries"), **_problems(401, 403)},
             }
@@ -292,6 +294,40 @@ def document() -> dict[str, Any]:
                 "security": PUBLISHER,
                 "parameters": [vendor_path],
                 "responses": {"200": _object("deliveries"), **_problems(401, 403, 422)},
+            }
+        },
+        "/api/v1/push/subscriptions": {
+            "get": {
+                "summary": "The vendor's Web Push subscriptions, and the VAPID public key",
+                "security": VENDOR,
+                "responses": {"200": _object("{public_key, items}"), **_problems(401, 403)},
+            },
+            "post": {
+                "summary": (
+                    "Subscribe a browser (its PushSubscription JSON); the same endpoint renews, "
+                    "at most 20 per vendor (the least recently renewed goes)"
+                ),
+                "security": VENDOR,
+                "requestBody": _body(SubscriptionIn),
+                "responses": {
+                    "201": _object("the subscription"),
+                    **_problems(400, 401, 403, 404, 413, 415, 422),
+                },
+            },
+        },
+        "/api/v1/push/subscriptions/{subscription_id}": {
+            "delete": {
+                "summary": "Unsubscribe a browser",
+                "security": VENDOR,
+                "parameters": [
+                    {
+                        "name": "subscription_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {"204": {"description": "deleted"}, **_problems(401, 404)},
             }
         },
         "/healthz": {
