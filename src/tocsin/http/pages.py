@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from tocsin import demo
 from tocsin.credentials import Vendor, verify
+from tocsin.delivery.channels import CHANNELS
 from tocsin.errors import NotFound, Unauthorized, UnsupportedMediaType
 from tocsin.fields import PRIORITIES
 from tocsin.http import auth
@@ -55,6 +56,7 @@ async def _page(request: Request, template: str, page: str, **extra: Any) -> Res
         "page": page,
         "heartbeat": f"{rt.settings.heartbeat_seconds:g}",
         "demo": _demo_enabled(rt),
+        "vapid_key": rt.settings.vapid_public_key,
         **extra,
     }
     return render(request, template, context)
@@ -81,7 +83,11 @@ async def notifications(request: Request) -> Response:
 
 async def preferences(request: Request) -> Response:
     return await _page(
-        request, "dashboard/preferences.html", "preferences", types=NOTIFICATION_TYPES
+        request,
+        "dashboard/preferences.html",
+        "preferences",
+        types=NOTIFICATION_TYPES,
+        channels=CHANNELS,
     )
 
 
