@@ -75,7 +75,8 @@ function notificationItem(n, { selectable = false, compact = false } = {}) {
     "data-read": read ? "true" : "false",
   });
   if (selectable) {
-    item.append(h("input", { type: "checkbox", class: "item-select", "aria-label": `Select “${n.title}”`, "data-id": n.id }));
+    const box = h("input", { type: "checkbox", class: "item-select", "aria-label": `Select “${n.title}”`, "data-id": n.id });
+    item.append(h("label", { class: "tap item-pick" }, box));
   }
   item.append(h("span", { class: "item-dot", "aria-hidden": "true" }));
   const main = h("div", { class: "item-main" }, h("span", { class: "item-title", text: n.title }));
@@ -504,12 +505,16 @@ async function initPreferences() {
               h(
                 "td",
                 {},
-                h("input", {
-                  type: "checkbox",
-                  name: `${type}.${channel}`,
-                  checked: Boolean(values[type] && values[type][channel]),
-                  "aria-label": `${humanType(type)}: ${channel.replace("_", "-")}`,
-                }),
+                h(
+                  "label",
+                  { class: "tap" },
+                  h("input", {
+                    type: "checkbox",
+                    name: `${type}.${channel}`,
+                    checked: Boolean(values[type] && values[type][channel]),
+                    "aria-label": `${humanType(type)}: ${channel.replace("_", "-")}`,
+                  }),
+                ),
               ),
             ),
           ),
