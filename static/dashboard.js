@@ -75,7 +75,8 @@ function notificationItem(n, { selectable = false, compact = false } = {}) {
     "data-read": read ? "true" : "false",
   });
   if (selectable) {
-    item.append(h("input", { type: "checkbox", class: "item-select", "aria-label": `Select “${n.title}”`, "data-id": n.id }));
+    const box = h("input", { type: "checkbox", class: "item-select", "aria-label": `Select “${n.title}”`, "data-id": n.id });
+    item.append(h("label", { class: "tap item-pick" }, box));
   }
   item.append(h("span", { class: "item-dot", "aria-hidden": "true" }));
   const main = h("div", { class: "item-main" }, h("span", { class: "item-title", text: n.title }));
@@ -163,6 +164,9 @@ class ListView {
 
   _rendered() {
     if (this.empty) this.empty.hidden = this.items.size > 0;
+    if (document.visibilityState === "visible" && !this.root.closest("[hidden]")) {
+      client.seen([...this.items.values()].filter((n) => !n.seen_at).map((n) => n.id));
+    }
     if (this.onRender) this.onRender(this);
   }
 
@@ -466,7 +470,8 @@ function initNotifications() {
   }
 }
 
-const CHANNELS = ["in_app", "email", "sms"];
+// The preferences table's columns, one per channel, as the server lists them.
+const CHANNELS = $$("th[data-channel]").map((th) => th.dataset.channel);
 
 async function initPreferences() {
   const form = $("[data-prefs]");
@@ -500,12 +505,16 @@ async function initPreferences() {
               h(
                 "td",
                 {},
-                h("input", {
-                  type: "checkbox",
-                  name: `${type}.${channel}`,
-                  checked: Boolean(values[type] && values[type][channel]),
-                  "aria-label": `${humanType(type)}: ${channel.replace("_", "-")}`,
-                }),
+                h(
+                  "label",
+                  { class: "tap" },
+                  h("input", {
+                    type: "checkbox",
+                    name: `${type}.${channel}`,
+                    checked: Boolean(values[type] && values[type][channel]),
+                    "aria-label": `${humanType(type)}: ${channel.replace("_", "-")}`,
+                  }),
+                ),
               ),
             ),
           ),
@@ -533,7 +542,114 @@ async function initPreferences() {
   });
 }
 
+// -- Web Push on this device ------------------------------------------------------
+
+const SW_URL = "/static/tocsin-sw.js";
+
+function pushSupported() {
+  return "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
+}
+
+function applicationServerKey(base64url) {
+  const base64 = (base64url + "===".slice((base64url.length + 3) % 4)).replaceAll("-", "+").replaceAll("_", "/");
+  return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+}
+
+function deviceName() {
+  const ua = navigator.userAgent;
+  const os = /iPhone|iPad/.test(ua) ? "iPhone/iPad" : /Android/.test(ua) ? "Android" : /Mac/.test(ua) ? "Mac" : /Windows/.test(ua) ? "Windows" : /Linux/.test(ua) ? "Linux" : "Device";
+  const browser = /Edg\//.test(ua) ? "Edge" : /Firefox\//.test(ua) ? "Firefox" : /Chrom/.test(ua) ? "Chrome" : /Safari\//.test(ua) ? "Safari" : "browser";
+  return `${browser} on ${os}`;
+}
+
+async function activeRegistration() {
+  const registration = await navigator.serviceWorker.register(SW_URL);
+  const worker = registration.installing || registration.waiting;
+  if (!registration.active && worker) {
+    await new Promise((resolve) => {
+      worker.addEventListener("statechange", () => worker.state === "activated" && resolve());
+    });
+  }
+  return registration;
+}
+
+function initPush() {
+  const key = body.dataset.vapidKey;
+  const panel = $("[data-push]");
+  if (!panel || !key) return;
+  const state = $("[data-push-state]", panel);
+  const enable = $("[data-push-enable]", panel);
+  const disable = $("[data-push-disable]", panel);
+  panel.hidden = false;
+  const show = (name, text) => {
+    panel.dataset.state = name;
+    state.textContent = text;
+    enable.hidden = !(name === "off" || name === "error");
+    disable.hidden = name !== "on";
+  };
+  if (!pushSupported()) {
+    show("unsupported", "This browser cannot show notifications from tocsin. On an iPhone, add tocsin to the home screen first.");
+    return;
+  }
+  const save = (subscription) =>
+    client.api("/api/v1/push/subscriptions", { method: "POST", body: { ...subscription.toJSON(), device: deviceName() } });
+
+  const refresh = async () => {
+    if (Notification.permission === "denied") {
+      show("denied", "Notifications are blocked for this site: allow them in the browser's site settings.");
+      return;
+    }
+    const registration = await navigator.serviceWorker.getRegistration(SW_URL);
+    const subscription = registration && (await registration.pushManager.getSubscription());
+    if (subscription && Notification.permission === "granted") {
+      await save(subscription); // renews it, and moves it to this vendor
+      show("on", "On: this device gets a notification when no dashboard tab is open.");
+    } else {
+      show("off", "Off: notifications reach you only while a dashboard tab is open.");
+    }
+  };
+  enable.addEventListener("click", async () => {
+    enable.disabled = true;
+    try {
+      if ((await Notification.requestPermission()) !== "granted") {
+        await refresh();
+        return;
+      }
+      const registration = await activeRegistration();
+      const subscription =
+        (await registration.pushManager.getSubscription()) ||
+        (await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: applicationServerKey(key) }));
+      await save(subscription);
+      show("on", "On: this device gets a notification when no dashboard tab is open.");
+    } catch (error) {
+      show("error", `Could not turn notifications on: ${apiError(error)}`);
+    } finally {
+      enable.disabled = false;
+    }
+  });
+  disable.addEventListener("click", async () => {
+    disable.disabled = true;
+    try {
+      const registration = await navigator.serviceWorker.getRegistration(SW_URL);
+      const subscription = registration && (await registration.pushManager.getSubscription());
+      if (subscription) {
+        const listed = await client.api("/api/v1/push/subscriptions");
+        const mine = listed.items.find((s) => s.endpoint === subscription.endpoint);
+        if (mine) await client.api(`/api/v1/push/subscriptions/${encodeURIComponent(mine.id)}`, { method: "DELETE" });
+        await subscription.unsubscribe();
+      }
+      show("off", "Off: notifications reach you only while a dashboard tab is open.");
+    } catch (error) {
+      show("error", `Could not turn notifications off: ${apiError(error)}`);
+    } finally {
+      disable.disabled = false;
+    }
+  });
+  refresh().catch((error) => show("error", `Could not check notifications: ${apiError(error)}`));
+}
+
 initStatus();
 initBell();
 initLive();
+initPush();
 ({ home: initHome, notifications: initNotifications, preferences: initPreferences })[body.dataset.page]?.();

@@ -32,6 +32,13 @@
  * - `unread`: the vendor's unread count (a number).
  * - `unauthorized`: the token or cookie was refused; the client stops.
  *
+ * Seen. A notification this tab shows while visible is marked seen
+ * (`POST /api/v1/notifications/seen`, batched): one that arrives while the tab
+ * is hidden is marked once the tab is shown again. `client.seen(ids)` marks
+ * what a page displays by other means (a list); `markSeen: false` turns the
+ * automatic marking off. A Web Push waiting for its grace is not sent for a
+ * notification that was seen.
+ *
  * REST. `client.api(path, …)`: JSON in and out; an answer that carries
  * `unread_count` (the notification list's) updates the unread count too.
  *
@@ -46,6 +53,9 @@ export const STATES = Object.freeze(["live", "polling", "reconnecting", "offline
 export const EVENTS = Object.freeze(["new_notification", "notification_update", "order_status_update"]);
 const RESET = "reset";
 const SEEN_MAX = 2000;
+// Seen ids are sent in one request per this many ms, at most `SEEN_BATCH` at a time.
+const SEEN_DELAY_MS = 250;
+const SEEN_BATCH = 1000;
 
 const DEFAULTS = Object.freeze({
   baseUrl: "",
@@ -62,6 +72,8 @@ const DEFAULTS = Object.freeze({
   backoffMaxMs: 30000,
   // "auto": stream, falling back to polling; "poll": never open the stream.
   transport: "auto",
+  // Mark notifications seen when this tab shows them (see "Seen" above).
+  markSeen: true,
 });
 
 /** A started client. */
@@ -100,6 +112,16 @@ export class TocsinClient extends EventTarget {
     this._closed = false;
     this._onOnline = () => this._transport && this._transport.wake();
     this._onOffline = () => this.isLeader && this._setState("offline");
+    this._shown = new Set();
+    this._toShow = new Set();
+    this._hiddenArrivals = new Set();
+    this._shownTimer = null;
+    this._onVisible = () => {
+      if (!this._visible() || !this._hiddenArrivals.size) return;
+      const ids = [...this._hiddenArrivals];
+      this._hiddenArrivals.clear();
+      this.seen(ids);
+    };
   }
 
   /** Listen to one of the client's events; `fn` gets the event's detail, and the event. */
@@ -127,8 +149,48 @@ export class TocsinClient extends EventTarget {
     }
     globalThis.addEventListener("online", this._onOnline);
     globalThis.addEventListener("offline", this._onOffline);
+    if (this.options.markSeen) {
+      this.addEventListener("new_notification", (event) => {
+        const n = event.detail && event.detail.data && event.detail.data.notification;
+        if (!n || typeof n.id !== "string") return;
+        if (this._visible()) this.seen([n.id]);
+        else this._hiddenArrivals.add(n.id);
+      });
+      if (globalThis.document) globalThis.document.addEventListener("visibilitychange", this._onVisible);
+    }
     this.refreshUnread().catch(() => {});
     return this;
+  }
+
+  /** Tell the server this tab displayed notifications `ids` (batched, each id once). */
+  seen(ids) {
+    for (const id of ids) {
+      if (typeof id === "string" && !this._shown.has(id)) this._toShow.add(id);
+    }
+    if (this._toShow.size && !this._shownTimer && !this._closed) {
+      this._shownTimer = setTimeout(() => this._sendSeen(), SEEN_DELAY_MS);
+    }
+  }
+
+  async _sendSeen() {
+    this._shownTimer = null;
+    const ids = [...this._toShow].slice(0, SEEN_BATCH);
+    for (const id of ids) {
+      this._toShow.delete(id);
+      this._shown.add(id);
+    }
+    try {
+      await this.api("/api/v1/notifications/seen", { method: "POST", body: { ids } });
+    } catch {
+      for (const id of ids) this._shown.delete(id);
+    }
+    if (this._shown.size > SEEN_MAX) this._shown.clear();
+    if (this._toShow.size) this.seen([]);
+  }
+
+  _visible() {
+    const doc = globalThis.document;
+    return !doc || doc.visibilityState === "visible";
   }
 
   close() {
@@ -139,6 +201,8 @@ export class TocsinClient extends EventTarget {
     if (this._channel) this._channel.close();
     globalThis.removeEventListener("online", this._onOnline);
     globalThis.removeEventListener("offline", this._onOffline);
+    if (globalThis.document) globalThis.document.removeEventListener("visibilitychange", this._onVisible);
+    clearTimeout(this._shownTimer);
   }
 
   /** A REST call: `path` under `baseUrl`, JSON in and out; throws with `.status` on errors. */

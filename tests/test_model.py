@@ -23,6 +23,7 @@ def sample() -> Notification:
         link="/orders/1042",
         created_at=1_764_000_000_123,
         read_at=None,
+        seen_at=1_764_000_000_500,
         archived_at=1_764_000_001_000,
         dedupe_key=None,
     )

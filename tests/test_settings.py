@@ -153,3 +153,25 @@ def test_a_cors_wildcard_never_comes_with_credentials(tmp_path: Path) -> None:
     assert not from_env(tmp_path, TOCSIN_CORS_ORIGINS="*").cors_credentials
     assert not from_env(tmp_path, TOCSIN_CORS_ORIGINS="https://a.example,*").cors_credentials
     assert from_env(tmp_path, TOCSIN_CORS_ORIGINS="https://a.example").cors_credentials
+
+
+def test_web_push_needs_both_keys_and_production_a_reachable_subject(tmp_path: Path) -> None:
+    assert not from_env(tmp_path).push
+    with pytest.raises(ConfigError, match="both TOCSIN_VAPID_PUBLIC_KEY"):
+        from_env(tmp_path, TOCSIN_VAPID_PUBLIC_KEY="pub")
+    keys = {"TOCSIN_VAPID_PUBLIC_KEY": "pub", "TOCSIN_VAPID_PRIVATE_KEY": "priv"}
+    s = from_env(tmp_path, **keys)
+    assert s.push
+    assert s.push_grace_seconds == 10.0
+    assert s.vapid_subject == "mailto:tocsin@localhost"
+    with pytest.raises(ConfigError, match="mailto: or https://"):
+        from_env(tmp_path, **keys, TOCSIN_VAPID_SUBJECT="ops@shop.example")
+    prod = {**keys, "TOCSIN_ENV": "production", "TOCSIN_SECRET_KEY": STRONG}
+    with pytest.raises(ConfigError, match="refuses a localhost TOCSIN_VAPID_SUBJECT"):
+        from_env(tmp_path, **prod)
+    with pytest.raises(ConfigError, match="localhost"):
+        from_env(tmp_path, **prod, TOCSIN_VAPID_SUBJECT="https://LOCALHOST:8000")
+    ok = from_env(tmp_path, **prod, TOCSIN_VAPID_SUBJECT="mailto:ops@shop.example")
+    assert ok.vapid_subject == "mailto:ops@shop.example"
+    allow = from_env(tmp_path, TOCSIN_PUSH_ALLOW_HOSTS="push.internal, 10.0.0.5:8080")
+    assert allow.push_allow_hosts == ("push.internal", "10.0.0.5:8080")

@@ -30,6 +30,7 @@ from tocsin.http import (
     openapi,
     pages,
     preferences,
+    push,
     stream,
 )
 from tocsin.http._request import runtime
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, *, workers: bool | None = None)
         *preferences.routes,
         *contacts.routes,
         *deliveries.routes,
+        *push.routes,
         *stream.routes,
         *pages.routes,
         *admin.routes,

@@ -1,4 +1,4 @@
-"""The `tocsin` command: serve, worker, migrate, token, demo."""
+"""The `tocsin` command: serve, worker, migrate, token, demo, vapid-keys."""
 
 from __future__ import annotations
 
@@ -76,7 +76,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     admin.add_argument("username")
     demo = sub.add_parser("demo", help="create demo vendors with notifications")
     demo.add_argument("--base-url", default="http://127.0.0.1:8000")
+    sub.add_parser("vapid-keys", help="print a new VAPID key pair for Web Push, as .env lines")
     args = parser.parse_args(argv)
+    if args.command == "vapid-keys":
+        from tocsin.delivery.push import generate_keys
+
+        public, private = generate_keys()
+        print(f"TOCSIN_VAPID_PUBLIC_KEY={public}\nTOCSIN_VAPID_PRIVATE_KEY={private}")
+        return 0
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

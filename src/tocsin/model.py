@@ -25,6 +25,8 @@ class Notification:
     link: str | None
     created_at: int
     read_at: int | None
+    # A live tab displayed it (`POST /api/v1/notifications/seen`); read is the vendor's act.
+    seen_at: int | None
     archived_at: int | None
     dedupe_key: str | None
 
@@ -34,6 +36,7 @@ class ListFilter:
     """Which of a vendor's notifications a list or a bulk change covers."""
 
     unread: bool | None = None
+    seen: bool | None = None
     types: tuple[str, ...] = ()
     priorities: tuple[str, ...] = ()
     archived: bool | None = False
@@ -66,3 +69,4 @@ class Delivery:
     recipient: str
     message: dict[str, Any]
     attempt: int
+    notification_id: str | None = None

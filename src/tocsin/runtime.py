@@ -11,6 +11,7 @@ from tocsin.admin.accounts import AdminAccounts
 from tocsin.admin.reports import Reports
 from tocsin.credentials import Credentials
 from tocsin.delivery.history import DeliveryHistory
+from tocsin.delivery.subscriptions import PushSubscriptions
 from tocsin.marketplace.ingest import Ingest
 from tocsin.marketplace.pipeline import Pipeline
 from tocsin.marketplace.vendors import ContactService, PreferenceService
@@ -46,6 +47,7 @@ class Runtime:
     deliveries: DeliveryHistory
     reports: Reports
     admins: AdminAccounts
+    push: PushSubscriptions
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -73,6 +75,7 @@ class Runtime:
             deliveries=DeliveryHistory(stores.deliveries),
             reports=Reports(stores, hub),
             admins=AdminAccounts(stores.admins),
+            push=pipeline.push,
         )
 
     async def start(self, *, workers: bool) -> None:

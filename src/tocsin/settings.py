@@ -126,6 +126,17 @@ class Settings:
     delivery_lease_seconds: float = field(default=60.0, metadata={"env": "DELIVERY_LEASE_SECONDS"})
     delivery_poll_seconds: float = field(default=1.0, metadata={"env": "DELIVERY_POLL_SECONDS"})
     delivery_concurrency: int = field(default=8, metadata={"env": "DELIVERY_CONCURRENCY"})
+    # Web Push (RFC 8030) with VAPID (RFC 8292): the key pair `tocsin vapid-keys` prints
+    # (unset: no push is queued) and the contact push services see in every request.
+    vapid_public_key: str = field(default="", metadata={"env": "VAPID_PUBLIC_KEY"})
+    vapid_private_key: str = field(default="", metadata={"env": "VAPID_PRIVATE_KEY"})
+    vapid_subject: str = field(default="mailto:tocsin@localhost", metadata={"env": "VAPID_SUBJECT"})
+    # A push waits this long and is not sent if a live tab has seen the notification by then.
+    push_grace_seconds: float = field(default=10.0, metadata={"env": "PUSH_GRACE_SECONDS"})
+    # `host` or `host:port` a push endpoint may name besides public https hosts (plain
+    # http included): a push service on a private network, or a test's.
+    push_allow_hosts: tuple[str, ...] = field(default=(), metadata={"env": "PUSH_ALLOW_HOSTS"})
+    push_timeout_seconds: float = field(default=10.0, metadata={"env": "PUSH_TIMEOUT_SECONDS"})
 
     @classmethod
     def from_env(
@@ -215,7 +226,29 @@ class Settings:
         if self.subscriber_queue_size < 1 or self.replay_max_events < 1:
             raise ConfigError("queue and replay limits must be at least 1")
         self._check_delivery()
+        self._check_push()
         return self
+
+    @property
+    def push(self) -> bool:
+        """Whether Web Push is configured (a VAPID key pair)."""
+        return bool(self.vapid_public_key and self.vapid_private_key)
+
+    def _check_push(self) -> None:
+        if bool(self.vapid_public_key) != bool(self.vapid_private_key):
+            raise ConfigError(
+                "set both TOCSIN_VAPID_PUBLIC_KEY and TOCSIN_VAPID_PRIVATE_KEY "
+                "(`tocsin vapid-keys` prints a pair), or neither"
+            )
+        if not self.vapid_subject.startswith(("mailto:", "https://")):
+            raise ConfigError("TOCSIN_VAPID_SUBJECT must be a mailto: or https:// URL")
+        # Push services contact the subject about a misbehaving sender (RFC 8292 §2.1);
+        # a localhost address reaches no one.
+        if self.production and self.push and "localhost" in self.vapid_subject.lower():
+            raise ConfigError(
+                "TOCSIN_ENV=production refuses a localhost TOCSIN_VAPID_SUBJECT: set "
+                "mailto:<an address push services can reach> or your site's https:// URL"
+            )
 
     def _check_delivery(self) -> None:
         if self.sms_provider not in {"log", "webhook"}:
@@ -231,5 +264,10 @@ class Settings:
         if self.delivery_max_attempts < 1 or self.delivery_concurrency < 1:
             raise ConfigError("delivery attempts and concurrency must be at least 1")
         # A send still running when its lease ends would be taken over and sent twice.
-        if self.delivery_lease_seconds <= max(self.smtp_timeout_seconds, self.sms_timeout_seconds):
-            raise ConfigError("TOCSIN_DELIVERY_LEASE_SECONDS must exceed the SMTP and SMS timeouts")
+        timeouts = [self.smtp_timeout_seconds, self.sms_timeout_seconds]
+        if self.push:
+            timeouts.append(self.push_timeout_seconds)
+        if self.delivery_lease_seconds <= max(timeouts):
+            raise ConfigError(
+                "TOCSIN_DELIVERY_LEASE_SECONDS must exceed the SMTP, SMS and push timeouts"
+            )

@@ -2,7 +2,9 @@
 
 Starts a throwaway tocsin (embedded mode), seeds the demo vendors, signs in
 as one of them and as an admin, and writes `docs/dashboard.png` and
-`docs/admin.png` (and `docs/dashboard-menu.png`, the bell's dropdown).
+`docs/admin.png` (and `docs/dashboard-menu.png`, the bell's dropdown), and the
+phone layout at 390 x 844: `docs/phone-home.png`, `docs/phone-notifications.png`,
+`docs/phone-preferences.png`.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from playwright.async_api import async_playwright, expect
 
 from tests._server import Server
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, create_admin, sign_in
+from tocsin.delivery.push import generate_keys
 
 REPO = Path(__file__).resolve().parent.parent.parent
 DOCS = REPO / "docs"
 VENDOR = "acme-tools"
+PHONE_PAGES = {"home": "/dashboard", "notifications": "/dashboard/notifications"}
 
 
 async def shoot(srv: Server) -> None:
@@ -47,13 +51,40 @@ async def shoot(srv: Server) -> None:
         await admin.click("button[type=submit]")
         await expect(admin.locator("h1")).to_have_text("Overview")
         await admin.screenshot(path=str(DOCS / "admin.png"), full_page=True)
+
+        phone = await browser.new_context(
+            viewport={"width": 390, "height": 844},
+            device_scale_factor=2,
+            is_mobile=True,
+            has_touch=True,
+        )
+        page = await phone.new_page()
+        await sign_in(page, srv.url, VENDOR)
+        for name, path in PHONE_PAGES.items():
+            await page.goto(srv.url + path)
+            await expect(page.locator("[data-tocsin='status']")).to_have_attribute(
+                "data-state", "live", timeout=10_000
+            )
+            await expect(
+                page.locator("[data-list] [data-tocsin='notification']").first
+            ).to_be_visible()
+            await page.screenshot(path=str(DOCS / f"phone-{name}.png"))
+        await page.goto(srv.url + "/dashboard/preferences")
+        await expect(page.locator("[data-prefs]")).to_be_visible()
+        await page.screenshot(path=str(DOCS / "phone-preferences.png"))
         await browser.close()
 
 
 def main() -> int:
     DOCS.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        env = {"TOCSIN_DATABASE_URL": f"sqlite:///{tmp}/tocsin.db"}
+        public, private = generate_keys()
+        env = {
+            "TOCSIN_DATABASE_URL": f"sqlite:///{tmp}/tocsin.db",
+            # Web Push configured, so the pages offer "Notify me on this device".
+            "TOCSIN_VAPID_PUBLIC_KEY": public,
+            "TOCSIN_VAPID_PRIVATE_KEY": private,
+        }
         srv = Server(env, Path(tmp) / "server.log").start()
         try:
             subprocess.run(
@@ -66,7 +97,8 @@ def main() -> int:
             asyncio.run(shoot(srv))
         finally:
             srv.stop()
-    for name in ("dashboard.png", "dashboard-menu.png", "admin.png"):
+    phone = [f"phone-{name}.png" for name in [*PHONE_PAGES, "preferences"]]
+    for name in ("dashboard.png", "dashboard-menu.png", "admin.png", *phone):
         print(DOCS / name)
     return 0
 

@@ -101,7 +101,12 @@ async def test_reset_refetches_the_page_once_and_shows_nothing_twice(
     page = await context.new_page()
     await page.add_init_script(RECORD_TOASTS)
     reads: list[str] = []  # every REST read of the vendor's notifications or count
-    page.on("request", lambda r: reads.append(r.url) if "/api/v1/notifications" in r.url else None)
+    page.on(
+        "request",
+        lambda r: (
+            reads.append(r.url) if r.method == "GET" and "/api/v1/notifications" in r.url else None
+        ),
+    )
     held = asyncio.Event()
     release = asyncio.Event()
 

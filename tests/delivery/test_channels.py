@@ -35,9 +35,18 @@ def rendered(**blocks: str) -> Rendered:
 
 
 def test_the_channels_and_their_order_are_the_preferences_wire_form() -> None:
-    assert channels.NAMES == ("in_app", "email", "sms")
-    assert [c.name for c in channels.QUEUED] == ["email", "sms"]
-    assert channels.BLOCKS == ("title", "body", "link", "email_subject", "email_text", "sms")
+    assert channels.NAMES == ("in_app", "email", "sms", "push")
+    assert [c.name for c in channels.QUEUED] == ["email", "sms", "push"]
+    assert channels.BLOCKS == (
+        "title",
+        "body",
+        "link",
+        "email_subject",
+        "email_text",
+        "sms",
+        "push_title",
+        "push_body",
+    )
 
 
 @pytest.mark.parametrize("channel", CHANNELS, ids=_ids)
@@ -53,15 +62,23 @@ async def test_every_channel_entry_is_complete(channel: Channel[Any], tmp_path: 
     if channel.sender is None:
         assert channel.contact is None
         return
-    assert channel.contact is not None, "a queued channel must say where it sends to"
-    assert channel.contact.field in ContactIn.model_fields
+    if channel.devices:
+        assert channel.contact is None, "sends to push subscriptions, not to a contact"
+    else:
+        assert channel.contact is not None, "a queued channel must say where it sends to"
+        assert channel.contact.field in ContactIn.model_fields
     sender = channel.sender(settings(tmp_path, TOCSIN_SMTP_HOST="smtp.example"))
     assert callable(sender.send)
     await sender.close()
 
 
 def test_only_the_dashboard_is_on_by_default() -> None:
-    assert {c.name: c.default for c in CHANNELS} == {"in_app": True, "email": False, "sms": False}
+    assert {c.name: c.default for c in CHANNELS} == {
+        "in_app": True,
+        "email": False,
+        "sms": False,
+        "push": False,
+    }
 
 
 def test_blocks_are_unique_to_their_channel() -> None:
@@ -151,5 +168,5 @@ def test_preferences_accept_exactly_the_channels() -> None:
     every = {name: False for name in channels.NAMES}
     assert PreferencesPatch.model_validate({"stock_low": every}).root["stock_low"]
     with pytest.raises(ValidationError) as failed:
-        PreferencesPatch.model_validate({"stock_low": {"push": True}})
-    assert failed.value.errors()[0]["loc"] == ("stock_low", "push")
+        PreferencesPatch.model_validate({"stock_low": {"fax": True}})
+    assert failed.value.errors()[0]["loc"] == ("stock_low", "fax")

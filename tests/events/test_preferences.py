@@ -25,11 +25,12 @@ async def test_defaults_cover_every_type_and_channel(as_vendor: httpx.AsyncClien
     assert r.status_code == 200
     prefs = r.json()
     assert set(prefs) == TYPES
-    assert all(set(channels) == {"in_app", "email", "sms"} for channels in prefs.values())
+    every = {"in_app", "email", "sms", "push"}
+    assert all(set(channels) == every for channels in prefs.values())
     assert all(channels["in_app"] for channels in prefs.values())
-    assert prefs["payment_failed"] == {"in_app": True, "email": True, "sms": True}
-    assert prefs["order_created"] == {"in_app": True, "email": True, "sms": False}
-    assert prefs["review_created"] == {"in_app": True, "email": False, "sms": False}
+    assert prefs["payment_failed"] == dict.fromkeys(every, True)
+    assert prefs["order_created"] == {"in_app": True, "email": True, "sms": False, "push": True}
+    assert prefs["review_created"] == {"in_app": True, "email": False, "sms": False, "push": False}
 
 
 async def test_a_partial_put_changes_only_what_it_names(
@@ -58,9 +59,9 @@ async def test_invalid_preferences_are_422_naming_the_field(as_vendor: httpx.Asy
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "order_teleported"
     assert "order_created" in r.json()["detail"]
-    r = await as_vendor.put("/api/v1/preferences", json={"order_created": {"push": True}})
+    r = await as_vendor.put("/api/v1/preferences", json={"order_created": {"pigeon": True}})
     assert r.status_code == 422
-    assert r.json()["errors"][0]["field"] == "order_created.push"
+    assert r.json()["errors"][0]["field"] == "order_created.pigeon"
     r = await as_vendor.put("/api/v1/preferences", json={"order_created": {"email": "yes"}})
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "order_created.email"

@@ -86,9 +86,10 @@ def test_every_template_belongs_to_an_event_type() -> None:
 
 def test_preference_defaults_follow_the_entries() -> None:
     prefs = preferences.merged({})
-    assert prefs["payment_failed"] == {"in_app": True, "email": True, "sms": True}
-    assert prefs["order_created"] == {"in_app": True, "email": True, "sms": False}
-    assert prefs["review_created"] == {"in_app": True, "email": False, "sms": False}
+    every = {"in_app": True, "email": True, "sms": True, "push": True}
+    assert prefs["payment_failed"] == every
+    assert prefs["order_created"] == {**every, "sms": False}
+    assert prefs["review_created"] == {"in_app": True, "email": False, "sms": False, "push": False}
     assert prefs == {e.notification_type: e.defaults for e in ENTRIES}
 
 
@@ -108,8 +109,8 @@ def test_a_preferences_patch_names_unknown_types_and_channels() -> None:
         preferences.changes(preferences.PreferencesPatch.model_validate({"teleport": {}}))
     assert failed.value.errors[0]["field"] == "teleport"
     assert "order_created" in failed.value.detail
-    with pytest.raises(ValueError, match="push"):
-        preferences.PreferencesPatch.model_validate({"stock_low": {"push": True}})
+    with pytest.raises(ValueError, match="pigeon"):
+        preferences.PreferencesPatch.model_validate({"stock_low": {"pigeon": True}})
 
 
 def test_an_unknown_event_type_is_a_422_naming_the_known_ones() -> None:

@@ -1,6 +1,6 @@
 """Delivery: channels as plug-ins, a durable queue, a retrying worker, an attempt log.
 
-Each channel (`in_app`, `email`, `sms`) is one entry in `tocsin.delivery.channels`:
+Each channel (`in_app`, `email`, `sms`, `push`) is one entry in `tocsin.delivery.channels`:
 the template blocks it renders, the typed message it builds from them, the
 contact it sends to and its sender. In-app is the notification itself; the
 others are queued here.
@@ -47,11 +47,15 @@ def one_line(text: str) -> str:
 
 
 class SendError(Exception):
-    """A failed send; `permanent` ones (a refused recipient, a 4xx) are not retried."""
+    """A failed send; `permanent` ones (a refused recipient, a 4xx) are not retried.
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    `gone`: the recipient no longer exists (a push subscription answered 404 or 410).
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False, gone: bool = False) -> None:
         super().__init__(message)
-        self.permanent = permanent
+        self.permanent = permanent or gone
+        self.gone = gone
 
 
 class Sender(Protocol):

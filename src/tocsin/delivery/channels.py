@@ -9,6 +9,8 @@ have, the contact body of `PUT /api/v1/vendors/{vendor_id}/contact`, the
 deliveries' `channel` filter and the worker's senders all come from `CHANNELS`.
 
 In-app has no sender: it is the notification itself, created by ingest.
+Push sends to the vendor's browsers (`devices`), not to a contact detail, and
+waits for a live tab to see the notification first (`unless_seen`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import create_model
 
-from tocsin.delivery import Message, Rendered, Sender, email, in_app, sms
+from tocsin.delivery import Message, Rendered, Sender, email, in_app, push, sms
 from tocsin.fields import Strict
 from tocsin.settings import Settings
 
@@ -52,6 +54,11 @@ class Channel(Generic[M]):
     sender: Callable[[Settings], Sender] | None = None
     # False: nothing is queued for this channel (e.g. no SMTP host).
     configured: Callable[[Settings], bool] = _always
+    # Sends to the vendor's push subscriptions, one delivery each, instead of a contact.
+    devices: bool = False
+    # Due `TOCSIN_PUSH_GRACE_SECONDS` after the notification, and skipped if it was
+    # seen or read by then.
+    unless_seen: bool = False
 
 
 IN_APP = Channel("in_app", "In the dashboard", True, in_app.BLOCKS, in_app.build)
@@ -76,7 +83,19 @@ SMS = Channel(
     sender=sms.provider,
 )
 
-CHANNELS: tuple[Channel[Any], ...] = (IN_APP, EMAIL, SMS)
+PUSH = Channel(
+    "push",
+    "Push",
+    False,
+    push.BLOCKS,
+    push.build,
+    sender=push.PushSender,
+    configured=push.configured,
+    devices=True,
+    unless_seen=True,
+)
+
+CHANNELS: tuple[Channel[Any], ...] = (IN_APP, EMAIL, SMS, PUSH)
 BY_NAME: Mapping[str, Channel[Any]] = {c.name: c for c in CHANNELS}
 NAMES: tuple[str, ...] = tuple(BY_NAME)
 # The channels that go through the delivery queue, in order.

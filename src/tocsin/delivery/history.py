@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from tocsin.model import Row
-from tocsin.storage.deliveries import DeliveryStore
+from tocsin.storage.deliveries import STATUSES, DeliveryStore
+
+__all__ = ["STATUSES", "DeliveryHistory"]
 
 
 class DeliveryHistory:

@@ -4,6 +4,12 @@ A claim gives the worker a lease on the delivery for one attempt; the attempt
 is recorded (`sending`) in the same transaction. The result is recorded after
 the send, and only then is the queue entry acked, so a crash at any point
 leaves either a claimable delivery or a settled one, never a lost one.
+
+Two hooks keep the worker ignorant of channels: `check` may name a reason not
+to send a claimed delivery after all (a push for a notification a live tab
+saw), and the delivery is settled as `skipped` with that reason in its log;
+`gone` hears of a recipient that no longer exists (a push subscription that
+answered 404 or 410).
 """
 
 from __future__ import annotations
@@ -11,11 +17,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from tocsin import metrics
 from tocsin._ids import now_ms
-from tocsin.delivery import Sender, SendError
+from tocsin.delivery import Delivery, Sender, SendError
 from tocsin.delivery.queue import Job, Queue
 from tocsin.errors import Unavailable
 from tocsin.settings import Settings
@@ -44,11 +50,16 @@ class DeliveryWorker:
         deliveries: DeliveryStore,
         queue: Queue,
         senders: Mapping[str, Sender],
+        *,
+        check: Callable[[Delivery], Awaitable[str | None]] | None = None,
+        gone: Callable[[Delivery], Awaitable[None]] | None = None,
     ) -> None:
         self.settings = settings
         self.deliveries = deliveries
         self.queue = queue
         self.senders = senders
+        self.check = check
+        self.gone = gone
         self.lease_ms = int(settings.delivery_lease_seconds * 1000)
         self._in_flight: set[asyncio.Task[None]] = set()
         self._busy: set[int] = set()
@@ -112,15 +123,21 @@ class DeliveryWorker:
                 await self.queue.later(job, int(row["next_attempt_at"]))
             # else: another worker holds the lease; the entry comes back if it dies.
             return
+        reason = await self.check(delivery) if self.check is not None else None
+        if reason is not None:
+            await self.deliveries.skip(delivery, reason)
+            metrics.DELIVERY_ATTEMPTS.labels(delivery.channel, "skipped").inc()
+            await self.queue.done(job)
+            return
         sender = self.senders.get(delivery.channel)
         error: str | None = None
-        permanent = False
+        permanent = gone = False
         try:
             if sender is None:
                 raise SendError(f"no sender for channel {delivery.channel!r}", permanent=True)
             await sender.send(delivery)
         except SendError as exc:
-            error, permanent = str(exc), exc.permanent
+            error, permanent, gone = str(exc), exc.permanent, exc.gone
         except Exception as exc:
             log.exception("delivery %s: sender crashed", delivery.id)
             error = f"{type(exc).__name__}: {exc}"
@@ -132,6 +149,8 @@ class DeliveryWorker:
         ):
             retry_at = now_ms() + int(backoff(self.settings, delivery.attempt) * 1000)
         await self.deliveries.finish(delivery, error=error, retry_at=retry_at)
+        if gone and self.gone is not None:
+            await self.gone(delivery)
         result = "sent" if error is None else ("retry" if retry_at is not None else "failed")
         metrics.DELIVERY_ATTEMPTS.labels(delivery.channel, result).inc()
         if error is not None:

@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tocsin.delivery.channels import QUEUED
+from tocsin.delivery.history import STATUSES
 from tocsin.errors import ValidationFailed
 from tocsin.http import auth
 from tocsin.http._request import query_int, query_row_id, runtime, vendor_path
@@ -60,7 +61,7 @@ async def _deliveries(request: Request, vendor_id: str) -> Response:
         vendor_id,
         cursor=query_row_id(request, "cursor"),
         limit=limit,
-        status=_choice(request, "status", ("pending", "sending", "sent", "failed")),
+        status=_choice(request, "status", STATUSES),
         channel=_choice(request, "channel", tuple(c.name for c in QUEUED)),
     )
     return JSONResponse(

@@ -16,7 +16,7 @@ from tocsin.errors import ValidationFailed
 from tocsin.fields import is_line, validation_failed
 from tocsin.http import auth
 from tocsin.http._request import query_int, read_json, runtime, vendor_path
-from tocsin.http.schemas import BulkIn, Filter, NotificationIn, NotificationPatch, TokenIn
+from tocsin.http.schemas import BulkIn, Filter, NotificationIn, NotificationPatch, SeenIn, TokenIn
 from tocsin.model import ListFilter
 from tocsin.notifications.service import NewNotification
 from tocsin.realtime.wire import notification as to_wire
@@ -31,6 +31,7 @@ def _ms(moment: datetime | None) -> int | None:
 def to_list_filter(f: Filter) -> ListFilter:
     return ListFilter(
         unread=f.unread,
+        seen=f.seen,
         types=tuple(f.type or ()),
         priorities=tuple(f.priority or ()),
         archived=f.archived,
@@ -43,7 +44,7 @@ def to_list_filter(f: Filter) -> ListFilter:
 def filter_from_query(request: Request) -> Filter:
     params = request.query_params
     raw: dict[str, Any] = {}
-    for name in ("unread", "archived", "q", "since", "until"):
+    for name in ("unread", "seen", "archived", "q", "since", "until"):
         if params.get(name) not in (None, ""):
             raw[name] = params[name]
     for name in ("type", "priority"):
@@ -171,12 +172,22 @@ async def bulk(request: Request) -> Response:
     return JSONResponse({"updated": len(changed)})
 
 
+async def seen(request: Request) -> Response:
+    """A live tab displayed these notifications: `{ids}` → `{updated}`."""
+    rt = runtime(request)
+    vendor = await auth.vendor(request)
+    body = await read_json(request, SeenIn, rt.settings.max_body_bytes)
+    changed = await rt.service.seen(vendor.id, body.ids)
+    return JSONResponse({"updated": len(changed)})
+
+
 routes = [
     Route("/api/v1/tokens", create_token, methods=["POST"]),
     Route("/api/v1/vendors/{vendor_id}/notifications", create_notification, methods=["POST"]),
     Route("/api/v1/notifications", list_notifications, methods=["GET"]),
     Route("/api/v1/notifications/unread-count", unread_count, methods=["GET"]),
     Route("/api/v1/notifications/bulk", bulk, methods=["POST"]),
+    Route("/api/v1/notifications/seen", seen, methods=["POST"]),
     Route(
         "/api/v1/notifications/{notification_id}",
         notification,

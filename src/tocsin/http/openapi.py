@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tocsin.delivery import channels
+from tocsin.delivery.subscriptions import SubscriptionIn
 from tocsin.fields import LINE_PATTERN, NOTIFICATION_TYPE_PATTERN, TEXT_PATTERN
 from tocsin.http import schemas as models
 from tocsin.http._request import MAX_ROW_ID, runtime
@@ -29,10 +30,12 @@ _MODELS: list[tuple[type[BaseModel], Mode]] = [
     (models.NotificationIn, "validation"),
     (models.NotificationPatch, "validation"),
     (models.BulkIn, "validation"),
+    (models.SeenIn, "validation"),
     (models.TokenIn, "validation"),
     (events.Envelope, "validation"),
     (channels.ContactIn, "validation"),
     (preferences.PreferencesPatch, "validation"),
+    (SubscriptionIn, "validation"),
     (models.Notification, "serialization"),
     (models.NotificationPage, "serialization"),
     (models.BulkOut, "serialization"),
@@ -82,6 +85,7 @@ def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str
 
 FILTER_PARAMS = [
     _query("unread", {"type": "boolean"}),
+    _query("seen", {"type": "boolean"}, "displayed by a live tab (or not)"),
     _query(
         "type",
         {"type": "array", "items": {"type": "string", "pattern": NOTIFICATION_TYPE_PATTERN}},
@@ -231,6 +235,17 @@ def document(token_max_ttl: int) -> dict[str, Any]:
                 },
             }
         },
+        "/api/v1/notifications/seen": {
+            "post": {
+                "summary": "Mark notifications seen: a live tab displayed them",
+                "security": VENDOR,
+                "requestBody": _body(models.SeenIn),
+                "responses": {
+                    "200": _json(models.BulkOut, "how many were not seen before"),
+                    **_problems(400, 401, 403, 413, 415, 422),
+                },
+            }
+        },
         "/api/v1/notifications/{notification_id}": {
             "parameters": [id_path],
             "get": {
@@ -337,7 +352,7 @@ def document(token_max_ttl: int) -> dict[str, Any]:
         },
         "/api/v1/deliveries": {
             "get": {
-                "summary": "The vendor's email and SMS deliveries and their attempts",
+                "summary": "The vendor's email, SMS and push deliveries and their attempts",
                 "security": VENDOR,
                 "parameters": DELIVERY_PARAMS,
                 "responses": {"200": _object("deliveries"), **_problems(401, 403, 422)},
@@ -349,6 +364,40 @@ def document(token_max_ttl: int) -> dict[str, Any]:
                 "security": PUBLISHER,
                 "parameters": [vendor_path, *DELIVERY_PARAMS],
                 "responses": {"200": _object("deliveries"), **_problems(401, 403, 422)},
+            }
+        },
+        "/api/v1/push/subscriptions": {
+            "get": {
+                "summary": "The vendor's Web Push subscriptions, and the VAPID public key",
+                "security": VENDOR,
+                "responses": {"200": _object("{public_key, items}"), **_problems(401, 403)},
+            },
+            "post": {
+                "summary": (
+                    "Subscribe a browser (its PushSubscription JSON); the same endpoint renews, "
+                    "at most 20 per vendor (the least recently renewed goes)"
+                ),
+                "security": VENDOR,
+                "requestBody": _body(SubscriptionIn),
+                "responses": {
+                    "201": _object("the subscription"),
+                    **_problems(400, 401, 403, 404, 413, 415, 422),
+                },
+            },
+        },
+        "/api/v1/push/subscriptions/{subscription_id}": {
+            "delete": {
+                "summary": "Unsubscribe a browser",
+                "security": VENDOR,
+                "parameters": [
+                    {
+                        "name": "subscription_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {"204": {"description": "deleted"}, **_problems(401, 404)},
             }
         },
         "/healthz": {

@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from tocsin import demo
 from tocsin.credentials import Vendor, verify
+from tocsin.delivery.channels import CHANNELS
 from tocsin.errors import NotFound, Unauthorized, UnsupportedMediaType
 from tocsin.fields import PRIORITIES
 from tocsin.http import auth, dashauth
@@ -58,6 +59,7 @@ async def _page(request: Request, template: str, page: str, **extra: Any) -> Res
         "demo": _demo_enabled(rt),
         "csrf_field": dashauth.CSRF_FIELD,
         "logout_csrf": dashauth.logout_csrf(rt.settings, request),
+        "vapid_key": rt.settings.vapid_public_key,
         **extra,
     }
     return render(request, template, context)
@@ -84,7 +86,11 @@ async def notifications(request: Request) -> Response:
 
 async def preferences(request: Request) -> Response:
     return await _page(
-        request, "dashboard/preferences.html", "preferences", types=NOTIFICATION_TYPES
+        request,
+        "dashboard/preferences.html",
+        "preferences",
+        types=NOTIFICATION_TYPES,
+        channels=CHANNELS,
     )
 
 

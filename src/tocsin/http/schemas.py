@@ -47,6 +47,7 @@ class Notification(BaseModel):
     link: str | None
     created_at: datetime
     read_at: datetime | None
+    seen_at: datetime | None
     archived_at: datetime | None
     dedupe_key: str | None
 
@@ -66,6 +67,7 @@ class Filter(Strict):
     """The list filters; also the `filter` of a bulk action on `all`."""
 
     unread: bool | None = None
+    seen: bool | None = None
     type: list[NotificationType] | None = None
     priority: list[Priority] | None = None
     archived: bool | None = False
@@ -102,6 +104,12 @@ class BulkIn(Strict):
     ) = None
     all: bool = False
     filter: Filter | None = None
+
+
+class SeenIn(Strict):
+    """The notifications a live tab displayed."""
+
+    ids: Annotated[list[Annotated[str, StringConstraints(max_length=64)]], Field(max_length=1000)]
 
 
 class BulkOut(BaseModel):

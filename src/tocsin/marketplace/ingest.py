@@ -7,6 +7,10 @@ write lock (SQLite) until the first commits, then does the same. The
 notifications still go through `NotificationService.create`, with a
 `dedupe_key` of `evt:<event id>:<vendor>`, so there is one path that creates
 a notification and emits its stream event.
+
+A channel that sends to devices (push) gets one delivery per subscription of
+the vendor, keyed `…:push:<subscription id>`, carrying the subscription's
+endpoint and keys; one that waits to be seen (push) is due after the grace.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ import logging
 from dataclasses import dataclass
 
 from tocsin import metrics
+from tocsin._ids import now_ms
 from tocsin.delivery.channels import IN_APP, QUEUED
 from tocsin.delivery.queue import Queue
+from tocsin.delivery.subscriptions import PushSubscriptions
 from tocsin.errors import Conflict
 from tocsin.marketplace.preferences import merged
 from tocsin.marketplace.registry import recipients, stream_payload
@@ -50,6 +56,7 @@ class Ingest:
         service: NotificationService,
         queue: Queue,
         templates: Templates,
+        push: PushSubscriptions,
     ) -> None:
         self.settings = settings
         self.stores = stores
@@ -58,6 +65,7 @@ class Ingest:
         self.service = service
         self.queue = queue
         self.templates = templates
+        self.push = push
 
     def _again(self, row: Row, event: MarketplaceEvent) -> IngestResult:
         if row["digest"] != event.digest:
@@ -80,6 +88,12 @@ class Ingest:
         prefs = {v: merged(o) for v, o in stored.items()}
         contacts = await self.stores.vendors.contacts(vendor_ids)
         queued_channels = [c for c in QUEUED if c.configured(self.settings)]
+        devices = (
+            await self.push.for_vendors(vendor_ids)
+            if any(c.devices for c in queued_channels)
+            else {}
+        )
+        grace_ms = int(self.settings.push_grace_seconds * 1000)
         ids: list[str] = []
         queued: list[int] = []
 
@@ -109,23 +123,40 @@ class Ingest:
                 email, phone = contacts.get(vendor_id, (None, None))
                 contact = {"email": email, "phone": phone}
                 for channel in queued_channels:
-                    address = contact.get(channel.contact.field) if channel.contact else None
-                    if not wants[channel.name] or not address:
+                    if not wants[channel.name]:
                         continue
-                    delivery_id = await self.deliveries.add(
-                        NewDelivery(
-                            key=f"evt:{event.id}:{vendor_id}:{channel.name}",
-                            vendor_id=vendor_id,
-                            event_id=event.id,
-                            notification_id=notification_id,
-                            type=kind,
-                            channel=channel.name,
-                            recipient=address,
-                            message=channel.build(text).to_json(),
+                    key = f"evt:{event.id}:{vendor_id}:{channel.name}"
+                    message: dict[str, str] = channel.build(text).to_json()
+                    due = now_ms() + grace_ms if channel.unless_seen else None
+                    targets: list[tuple[str, str, dict[str, str]]] = []
+                    if channel.devices:
+                        message["priority"] = recipient.priority
+                        targets = [
+                            (
+                                f"{key}:{s.id}",
+                                str(s.id),
+                                {"endpoint": s.endpoint, "p256dh": s.p256dh, "auth": s.auth},
+                            )
+                            for s in devices.get(vendor_id, [])
+                        ]
+                    elif channel.contact and contact.get(channel.contact.field):
+                        targets = [(key, str(contact[channel.contact.field]), {})]
+                    for delivery_key, address, extra in targets:
+                        delivery_id = await self.deliveries.add(
+                            NewDelivery(
+                                key=delivery_key,
+                                vendor_id=vendor_id,
+                                event_id=event.id,
+                                notification_id=notification_id,
+                                type=kind,
+                                channel=channel.name,
+                                recipient=address,
+                                message={**message, **extra},
+                                due_at=due,
+                            )
                         )
-                    )
-                    if delivery_id is not None:
-                        queued.append(delivery_id)
+                        if delivery_id is not None:
+                            queued.append(delivery_id)
             stream = stream_payload(event)
             if stream is not None:
                 await self.service.emit(*stream)

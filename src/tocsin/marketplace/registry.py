@@ -54,9 +54,9 @@ class EventType:
 
 
 # What a vendor gets until it says otherwise: everything in the app (each
-# channel's default); mail for what needs acting on; SMS only when money is at
-# stake right now.
-_MAIL = {"email": True}
+# channel's default); mail, and a push to the browsers it subscribed, for what
+# needs acting on; SMS only when money is at stake right now.
+_MAIL = {"email": True, "push": True}
 
 _ORDER = {"order_id": "1042", "vendor_id": "acme-tools"}
 _PAYMENT = {**_ORDER, "amount": "49.00", "currency": "EUR"}
@@ -115,7 +115,7 @@ EVENTS: Mapping[str, EventType] = {
             s.PaymentFailed,
             Rule("payment_failed", "urgent"),
             {**_PAYMENT, "reason": "card declined"},
-            {"email": True, "sms": True},
+            {**_MAIL, "sms": True},
         ),
         EventType(
             "refund.requested",

@@ -2,10 +2,11 @@
 
 Per notification type, `<type>.txt` holds the plain-text blocks every channel
 renders (`tocsin.delivery.channels.BLOCKS`: `title`, `body`, `link`,
-`email_subject`, `email_text`, `sms`; see `_base.txt`) and `<type>.html` the
-email's HTML part. Only `.html` is autoescaped: the text parts are shown with
-`textContent` by the dashboard and sent as `text/plain`. Each channel builds
-its message from the blocks (`Channel.build`).
+`email_subject`, `email_text`, `sms`, `push_title`, `push_body`; see
+`_base.txt`) and `<type>.html` the email's HTML part. Only `.html` is
+autoescaped: the text parts are shown with `textContent` by the dashboard
+and sent as `text/plain`. Each channel builds its message from the blocks
+(`Channel.build`).
 
 The defaults live in `templates/notifications/`; a file of the same name in
 `TOCSIN_TEMPLATES_DIR` replaces one. `Templates.check()` compiles and renders

@@ -59,6 +59,7 @@ class _Unchanged(Exception):
 _ACTIONS: dict[str, tuple[TimeColumn, bool, dict[str, bool]]] = {
     "mark_read": ("read_at", True, {"read": True}),
     "mark_unread": ("read_at", False, {"read": False}),
+    "mark_seen": ("seen_at", True, {"seen": True}),
     "archive": ("archived_at", True, {"archived": True}),
     "unarchive": ("archived_at", False, {"archived": False}),
 }
@@ -98,6 +99,7 @@ class NotificationService:
             link=new.link,
             created_at=started,
             read_at=None,
+            seen_at=None,
             archived_at=None,
             dedupe_key=new.dedupe_key,
         )
@@ -232,6 +234,14 @@ class NotificationService:
             return []
         self.on_commit()
         return changed
+
+    async def seen(self, vendor_id: str, ids: Sequence[str]) -> list[str]:
+        """Mark `ids` seen (a live tab displayed them); the ids that were not seen yet.
+
+        Emits `notification_update` with `changes: {seen: true}`; a Web Push
+        waiting out its grace for one of them is then skipped.
+        """
+        return await self._apply(vendor_id, ["mark_seen"], ids=ids)
 
     async def patch(
         self, vendor_id: str, notification_id: str, *, read: bool | None, archived: bool | None

@@ -147,6 +147,7 @@ def notification(n: Notification) -> dict[str, Any]:
         "link": n.link,
         "created_at": iso(n.created_at),
         "read_at": iso(n.read_at),
+        "seen_at": iso(n.seen_at),
         "archived_at": iso(n.archived_at),
         "dedupe_key": n.dedupe_key,
     }

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from tocsin._ids import now_ms
 from tocsin.model import Delivery, Row
 from tocsin.storage.db import Database
-from tocsin.storage.schema import deliveries, delivery_attempts
+from tocsin.storage.schema import deliveries, delivery_attempts, notifications
 
 D = deliveries.c
 A = delivery_attempts.c
@@ -22,7 +22,9 @@ SENDING = "sending"
 SENT = "sent"
 FAILED = "failed"
 INTERRUPTED = "interrupted"
-STATUSES = (PENDING, SENDING, SENT, FAILED)
+# Not sent, and never will be: e.g. a push for a notification a live tab had shown.
+SKIPPED = "skipped"
+STATUSES = (PENDING, SENDING, SENT, FAILED, SKIPPED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,8 @@ class NewDelivery:
     channel: str
     recipient: str
     message: dict[str, Any]
+    # When it may be sent (ms); None: now.
+    due_at: int | None = None
 
 
 def _claimable(now: int) -> sa.ColumnElement[bool]:
@@ -56,7 +60,7 @@ class DeliveryStore:
             "INSERT INTO deliveries (key, vendor_id, event_id, notification_id, type, channel, "
             "recipient, message, status, attempts, next_attempt_at, created_at, updated_at) "
             "VALUES (:key, :vendor_id, :event_id, :notification_id, :type, :channel, "
-            ":recipient, :message, :status, 0, :now, :now, :now) "
+            ":recipient, :message, :status, 0, :due, :now, :now) "
             "ON CONFLICT (key) DO NOTHING RETURNING id",
             {
                 "key": new.key,
@@ -69,6 +73,7 @@ class DeliveryStore:
                 "message": json.dumps(new.message, ensure_ascii=False),
                 "status": PENDING,
                 "now": now,
+                "due": new.due_at if new.due_at is not None else now,
             },
         )
         return None if value is None else int(value)
@@ -137,6 +142,7 @@ class DeliveryStore:
             recipient=r["recipient"],
             message=json.loads(r["message"]),
             attempt=int(r["attempts"]),
+            notification_id=r["notification_id"],
         )
 
     async def finish(self, delivery: Delivery, *, error: str | None, retry_at: int | None) -> None:
@@ -165,6 +171,33 @@ class DeliveryStore:
                 .where(D.id == delivery.id, D.attempts == delivery.attempt, D.status == SENDING)
                 .values(**values)
             )
+
+    async def skip(self, delivery: Delivery, reason: str) -> None:
+        """Settle a claimed delivery without sending it: `skipped`, with `reason` in its log."""
+        now = now_ms()
+        async with self.db.transaction():
+            await self.db.execute(
+                delivery_attempts.update()
+                .where(A.delivery_id == delivery.id, A.attempt == delivery.attempt)
+                .values(status=SKIPPED, error=reason, finished_at=now)
+            )
+            await self.db.execute(
+                deliveries.update()
+                .where(D.id == delivery.id, D.attempts == delivery.attempt, D.status == SENDING)
+                .values(status=SKIPPED, lease_until=None, last_error=reason, updated_at=now)
+            )
+
+    async def noticed(self, notification_id: str) -> str | None:
+        """`"read"` or `"seen"` if the notification was read or seen (or deleted), else None."""
+        N = notifications.c
+        row = await self.db.fetch_one(
+            sa.select(N.read_at, N.seen_at).where(N.id == notification_id)
+        )
+        if row is None:
+            return "deleted"
+        if row[0] is not None:
+            return "read"
+        return "seen" if row[1] is not None else None
 
     async def get(self, delivery_id: int) -> Row | None:
         row = await self.db.fetch_one(sa.select(deliveries).where(D.id == delivery_id))

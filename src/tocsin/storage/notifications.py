@@ -22,9 +22,10 @@ from tocsin.storage.schema import notifications
 N = notifications.c
 
 # The columns a bulk change sets to a time (on) or clears (off).
-TimeColumn = Literal["read_at", "archived_at"]
+TimeColumn = Literal["read_at", "seen_at", "archived_at"]
 # Unread is neither read nor archived: setting one of these flips a row's
 # unread state only where the other is clear.
+# (`seen_at` is no part of it: a seen notification is still unread.)
 _OTHER: dict[TimeColumn, TimeColumn] = {"read_at": "archived_at", "archived_at": "read_at"}
 
 
@@ -41,8 +42,9 @@ class Changed:
 # of the CPU of creating a notification (py-spy).
 _INSERT = (
     "INSERT INTO notifications (id, vendor_id, type, title, body, data, priority, link, "
-    "created_at, read_at, archived_at, dedupe_key) VALUES (:id, :vendor_id, :type, :title, "
-    ":body, :data, :priority, :link, :created_at, :read_at, :archived_at, :dedupe_key)"
+    "created_at, read_at, seen_at, archived_at, dedupe_key) VALUES (:id, :vendor_id, :type, "
+    ":title, :body, :data, :priority, :link, :created_at, :read_at, :seen_at, :archived_at, "
+    ":dedupe_key)"
 )
 
 _BY_DEDUPE = "SELECT * FROM notifications WHERE vendor_id = :vendor_id AND dedupe_key = :dedupe_key"
@@ -59,6 +61,10 @@ def conditions(vendor_id: str, f: ListFilter) -> list[sa.ColumnElement[bool]]:
         conds.append(N.read_at.is_(None))
     elif f.unread is False:
         conds.append(N.read_at.is_not(None))
+    if f.seen is True:
+        conds.append(N.seen_at.is_not(None))
+    elif f.seen is False:
+        conds.append(N.seen_at.is_(None))
     if f.archived is True:
         conds.append(N.archived_at.is_not(None))
     elif f.archived is False:
@@ -100,6 +106,7 @@ def decode(row: Mapping[str, Any]) -> Notification:
         link=row["link"],
         created_at=row["created_at"],
         read_at=row["read_at"],
+        seen_at=row["seen_at"],
         archived_at=row["archived_at"],
         dedupe_key=row["dedupe_key"],
     )
@@ -123,6 +130,7 @@ class NotificationStore:
                 "link": n.link,
                 "created_at": n.created_at,
                 "read_at": n.read_at,
+                "seen_at": n.seen_at,
                 "archived_at": n.archived_at,
                 "dedupe_key": n.dedupe_key,
             },
@@ -164,17 +172,18 @@ class NotificationStore:
         if ids is not None:
             conds.append(N.id.in_(list(ids)))
         conds.append(col.is_(None) if at is not None else col.is_not(None))
+        other = _OTHER.get(column)
         query = (
             notifications.update()
             .where(*conds)
             .values({column: at})
-            .returning(N.id, N.type, N[_OTHER[column]])
+            .returning(N.id, N.type, N[other] if other else N.id)
         )
         step = -1 if at is not None else 1
         changed = Changed()
         for r in await self.db.fetch_all(query):
             changed.ids.append(r[0])
-            if r[2] is None:
+            if other is not None and r[2] is None:
                 changed.unread[r[1]] += step
         return changed
 

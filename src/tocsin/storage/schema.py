@@ -40,6 +40,7 @@ notifications = sa.Table(
     sa.Column("link", sa.String(2048), nullable=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("read_at", sa.BigInteger, nullable=True),
+    sa.Column("seen_at", sa.BigInteger, nullable=True),  # migration 0006
     sa.Column("archived_at", sa.BigInteger, nullable=True),
     sa.Column("dedupe_key", sa.String(200), nullable=True),
     sa.UniqueConstraint("vendor_id", "dedupe_key", name="uq_notifications_dedupe"),
@@ -194,4 +195,24 @@ admin_sessions = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("expires_at", sa.BigInteger, nullable=False),
     sa.Index("ix_admin_sessions_username", "username"),
+)
+
+
+# -- Web Push (migration 0006) ---------------------------------------------------
+
+# A browser's PushSubscription (RFC 8030 endpoint, RFC 8291 keys), per vendor and device.
+push_subscriptions = sa.Table(
+    "push_subscriptions",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("vendor_id", sa.String(64), nullable=False),
+    sa.Column("endpoint", sa.String(2048), nullable=False),
+    sa.Column("p256dh", sa.String(200), nullable=False),
+    sa.Column("auth", sa.String(100), nullable=False),
+    # What the vendor may recognise the device by (a label the browser sends).
+    sa.Column("device", sa.String(200), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("vendor_id", "endpoint", name="uq_push_subscriptions_endpoint"),
+    sa.Index("ix_push_subscriptions_vendor", "vendor_id", "updated_at"),
 )

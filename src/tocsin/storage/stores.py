@@ -15,6 +15,7 @@ from tocsin.storage.notifications import NotificationStore
 from tocsin.storage.outbox import OutboxStore
 from tocsin.storage.preferences import PreferenceStore
 from tocsin.storage.processed_events import ProcessedEventStore
+from tocsin.storage.push_subscriptions import PushSubscriptionStore
 from tocsin.storage.reports import ReportStore
 from tocsin.storage.vendors import VendorStore
 
@@ -35,6 +36,7 @@ class Stores:
         self.outbox = OutboxStore(db)
         self.preferences = PreferenceStore(db)
         self.processed_events = ProcessedEventStore(db)
+        self.push_subscriptions = PushSubscriptionStore(db)
         self.reports = ReportStore(db)
         self.vendors = VendorStore(db)
 
