@@ -13,7 +13,7 @@ from tocsin.model import OutboxRecord
 from tocsin.realtime.eventlog import EventLog
 from tocsin.realtime.eventlog.redis import RedisLog
 from tocsin.realtime.eventlog.sql import SqlLog
-from tocsin.realtime.hub import Hub
+from tocsin.realtime.hub import Hub, Waiter
 from tocsin.settings import Settings
 from tocsin.storage import migrate
 from tocsin.storage.stores import Stores
@@ -54,7 +54,8 @@ async def test_append_is_idempotent_and_reports_every_record_done(
     log_and_hub: tuple[EventLog, Hub],
 ) -> None:
     event_log, hub = log_and_hub
-    sub = await hub.subscribe("v1")
+    sub = Waiter("v1")  # a watched vendor: the live reader follows it meanwhile
+    await hub.subscribe(sub)
     records = _records("v1", 10, range(1, 4))
     first = await event_log.append(records)
     assert first.done == [10, 11, 12]
