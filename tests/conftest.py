@@ -134,13 +134,21 @@ redis_backend_only = pytest.mark.parametrize(
 )
 
 
+def _backend_redis(request: pytest.FixtureRequest, backend: str, redis_url: str) -> str:
+    return request.getfixturevalue("redis_cluster_url") if backend == "cluster" else redis_url
+
+
 @pytest.fixture(scope="session")
 def server(
-    backend: str, tmp_path_factory: pytest.TempPathFactory, pg_url: str, redis_url: str
+    request: pytest.FixtureRequest,
+    backend: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    pg_url: str,
+    redis_url: str,
 ) -> Iterator[Server]:
     """One tocsin per backend for the session; tests keep apart by vendor id."""
     tmp = tmp_path_factory.mktemp(f"server-{backend}")
-    env = backend_env(backend, tmp, pg_url, redis_url)
+    env = backend_env(backend, tmp, pg_url, _backend_redis(request, backend, redis_url))
     env["TOCSIN_HEARTBEAT_SECONDS"] = "2"
     srv = Server(env, tmp / "server.log").start()
     yield srv
@@ -152,7 +160,11 @@ ServerFactory = Callable[..., Server]
 
 @pytest.fixture
 def make_server(
-    backend: str, tmp_path: Path, pg_databases: PgDatabases, redis_url: str
+    request: pytest.FixtureRequest,
+    backend: str,
+    tmp_path: Path,
+    pg_databases: PgDatabases,
+    redis_url: str,
 ) -> Iterator[ServerFactory]:
     """Start servers of the current backend with settings of the test's own.
 
@@ -161,7 +173,8 @@ def make_server(
     """
     started: list[Server] = []
     prefix = f"t{uuid.uuid4().hex[:8]}"
-    pg_url = pg_databases.new() if backend == "postgres" else ""
+    pg_url = pg_databases.new() if backend != "sqlite" else ""
+    redis_url = _backend_redis(request, backend, redis_url)
 
     def make(env: dict[str, str] | None = None, port: int | None = None) -> Server:
         full = backend_env(backend, tmp_path, pg_url, redis_url, prefix)
