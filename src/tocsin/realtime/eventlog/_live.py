@@ -154,14 +154,23 @@ class Live:
         for node in self._nodes.values():
             if channel in node.channels:
                 node.channels.discard(channel)
+                if node.sent.get(channel) == node.confirmed.get(channel):
+                    node.sent.pop(channel, None)
+                    node.confirmed.pop(channel, None)
                 self._spawn(self._unsubscribe(node, channel))
 
     async def _unsubscribe(self, node: _Node, channel: str) -> None:
-        with contextlib.suppress(*FAILURES):
-            if self.source.sharded:
-                await node.pubsub.sunsubscribe(channel)
-            else:
-                await node.pubsub.unsubscribe(channel)
+        async with node.lock:
+            if channel in node.channels:
+                return  # watched again meanwhile: its subscription stands
+            with contextlib.suppress(*FAILURES):
+                await self._send_unsubscribe(node, channel)
+
+    async def _send_unsubscribe(self, node: _Node, channel: str) -> None:
+        if self.source.sharded:
+            await node.pubsub.sunsubscribe(channel)
+        else:
+            await node.pubsub.unsubscribe(channel)
 
     # -- subscribing ---------------------------------------------------------------
 
@@ -193,6 +202,8 @@ class Live:
 
     def _confirm(self, node: _Node, channel: str) -> None:
         done = node.confirmed[channel] = node.confirmed.get(channel, 0) + 1
+        if channel not in node.channels and done == node.sent.get(channel):
+            del node.sent[channel], node.confirmed[channel]  # unwatched: nothing in flight
         still = []
         for ch, count, waiter in node.waiters:
             if ch == channel and count <= done:
