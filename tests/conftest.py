@@ -2,8 +2,9 @@
 
 Tests run against both backends: `sqlite` (the embedded mode: SQLite file,
 event log in SQL, one process) and `postgres` (PostgreSQL + Redis Streams, the
-production set-up). A missing PostgreSQL or Redis is an error, never a skip:
-`scripts/test` starts them.
+production set-up). The stream contract suite adds `cluster` (PostgreSQL + a
+Redis Cluster of 3 masters and 3 replicas). A missing PostgreSQL, Redis or
+Redis Cluster is an error, never a skip: `scripts/test` starts them.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ PG_ADMIN = os.environ.get("TOCSIN_TEST_PG", "postgresql://postgres@127.0.0.1:543
 REDIS_BASE = os.environ.get("TOCSIN_TEST_REDIS", "redis://127.0.0.1:6379")
 # Two test sessions at once (two checkouts) keep apart by database number.
 REDIS_DB = int(os.environ.get("TOCSIN_TEST_REDIS_DB", "15"))
+REDIS_CLUSTER = os.environ.get("TOCSIN_TEST_REDIS_CLUSTER", "redis://127.0.0.1:7000")
 BACKENDS = ("sqlite", "postgres")
 
 
@@ -92,9 +94,26 @@ def redis_url() -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def redis_cluster_url() -> str:
+    """The test Redis Cluster (`scripts/services` starts it); tests keep apart by key prefix."""
+    client = redis.Redis.from_url(REDIS_CLUSTER)
+    try:
+        info = client.execute_command("CLUSTER", "INFO")
+    except (redis.ConnectionError, redis.ResponseError) as exc:
+        pytest.fail(f"no Redis Cluster at {REDIS_CLUSTER}: run scripts/services ({exc})")
+    finally:
+        client.close()
+    text = info.decode() if isinstance(info, bytes) else str(info)
+    if "cluster_state:ok" not in text:
+        pytest.fail(f"the Redis Cluster at {REDIS_CLUSTER} is not ok: run scripts/services")
+    return REDIS_CLUSTER
+
+
 def backend_env(
     backend: str, tmp: Path, pg_url: str, redis_url: str, prefix: str | None = None
 ) -> dict[str, str]:
+    """The environment of a server on `backend`; `redis_url` is the cluster's for `cluster`."""
     if backend == "sqlite":
         return {"TOCSIN_DATABASE_URL": f"sqlite:///{tmp / 'tocsin.db'}"}
     return {
@@ -115,13 +134,21 @@ redis_backend_only = pytest.mark.parametrize(
 )
 
 
+def _backend_redis(request: pytest.FixtureRequest, backend: str, redis_url: str) -> str:
+    return request.getfixturevalue("redis_cluster_url") if backend == "cluster" else redis_url
+
+
 @pytest.fixture(scope="session")
 def server(
-    backend: str, tmp_path_factory: pytest.TempPathFactory, pg_url: str, redis_url: str
+    request: pytest.FixtureRequest,
+    backend: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    pg_url: str,
+    redis_url: str,
 ) -> Iterator[Server]:
     """One tocsin per backend for the session; tests keep apart by vendor id."""
     tmp = tmp_path_factory.mktemp(f"server-{backend}")
-    env = backend_env(backend, tmp, pg_url, redis_url)
+    env = backend_env(backend, tmp, pg_url, _backend_redis(request, backend, redis_url))
     env["TOCSIN_HEARTBEAT_SECONDS"] = "2"
     srv = Server(env, tmp / "server.log").start()
     yield srv
@@ -133,7 +160,11 @@ ServerFactory = Callable[..., Server]
 
 @pytest.fixture
 def make_server(
-    backend: str, tmp_path: Path, pg_databases: PgDatabases, redis_url: str
+    request: pytest.FixtureRequest,
+    backend: str,
+    tmp_path: Path,
+    pg_databases: PgDatabases,
+    redis_url: str,
 ) -> Iterator[ServerFactory]:
     """Start servers of the current backend with settings of the test's own.
 
@@ -142,7 +173,8 @@ def make_server(
     """
     started: list[Server] = []
     prefix = f"t{uuid.uuid4().hex[:8]}"
-    pg_url = pg_databases.new() if backend == "postgres" else ""
+    pg_url = pg_databases.new() if backend != "sqlite" else ""
+    redis_url = _backend_redis(request, backend, redis_url)
 
     def make(
         env: dict[str, str] | None = None, port: int | None = None, args: Sequence[str] = ()

@@ -26,7 +26,7 @@ def _records(vendor_id: str, first_id: int, seqs: range) -> list[OutboxRecord]:
     ]
 
 
-@pytest.fixture(params=["sql", "redis"])
+@pytest.fixture(params=["sql", "redis", "cluster"])
 async def log_and_hub(
     request: pytest.FixtureRequest, tmp_path: Path, pg_databases: PgDatabases, redis_url: str
 ) -> AsyncIterator[tuple[EventLog, Hub]]:
@@ -35,6 +35,8 @@ async def log_and_hub(
         migrate.upgrade(url)
         settings = Settings(database_url=url)
     else:
+        if request.param == "cluster":
+            redis_url = request.getfixturevalue("redis_cluster_url")
         settings = Settings(
             database_url=pg_databases.new(), redis_url=redis_url, redis_prefix=f"t{id(tmp_path)}"
         )

@@ -1,30 +1,40 @@
 """Redis key formats, in one place.
 
-Per-vendor keys carry the vendor id in a hash tag (`{...}`), so a vendor's
-stream and its metadata live in one Redis Cluster slot and can be touched by
-one script.
+A vendor belongs to one of `TOCSIN_REDIS_PARTITIONS` partitions (a stable hash
+of its id), and its keys and its live channel carry the partition in a hash tag
+(`{p<n>}`): on a Redis Cluster they share one slot, so one script can touch
+them all (`XADD` and `SPUBLISH` together), and a process talks to one
+connection per master whatever the number of vendors. The number of partitions
+is fixed for the life of a deployment: changing it moves every vendor's keys,
+which starts a new epoch (clients get `reset`).
 """
 
 from __future__ import annotations
 
+import zlib
 
-def stream(prefix: str, vendor_id: str) -> str:
+
+def partition(vendor_id: str, partitions: int) -> int:
+    """The vendor's partition, the same in every process (CRC-32 of the id)."""
+    return zlib.crc32(vendor_id.encode()) % partitions
+
+
+def stream(prefix: str, vendor_id: str, part: int) -> str:
     """The vendor's event stream (XADD/XRANGE); entries `e` name, `d` JSON, `p` epoch."""
-    return f"{prefix}:{{{vendor_id}}}:events"
+    return f"{prefix}:{{p{part}}}:{vendor_id}:events"
 
 
-def stream_meta(prefix: str, vendor_id: str) -> str:
-    """Hash: `epoch` (the log's incarnation), `seq` (last relayed outbox sequence number)."""
-    return f"{prefix}:{{{vendor_id}}}:meta"
+def stream_meta(prefix: str, vendor_id: str, part: int) -> str:
+    """Hash: `epoch` (the log's incarnation), `seq` (last relayed outbox sequence number),
+    `last` and `trimmed` (entry ids), `src` (the SQL database), `node` (the cluster node
+    that wrote it: another node means a failover, so a new epoch)."""
+    return f"{prefix}:{{p{part}}}:{vendor_id}:meta"
 
 
-def vendor_of(prefix: str, stream_key: str) -> str:
-    return stream_key[len(prefix) + 2 : -len("}:events")]
-
-
-def wake(prefix: str, process_id: str) -> str:
-    """A process's private stream, written to interrupt its blocking reader."""
-    return f"{prefix}:wake:{process_id}"
+def live(prefix: str, vendor_id: str, part: int) -> str:
+    """The vendor's channel (`SPUBLISH` on a cluster, `PUBLISH` on one node): each appended
+    entry as `<previous id>\\n<id>\\n<epoch>\\n<event name>\\n<JSON>`."""
+    return f"{prefix}:{{p{part}}}:{vendor_id}:live"
 
 
 def delivery_queue(prefix: str) -> str:

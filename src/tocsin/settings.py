@@ -86,6 +86,8 @@ class Settings:
     redis_prefix: str = field(default="tocsin", metadata={"env": "REDIS_PREFIX"})
     # Connections for appends, replays and polls; the live reader has one more of its own.
     redis_pool_size: int = field(default=16, metadata={"env": "REDIS_POOL_SIZE"})
+    # Vendors hash into this many partitions (Redis Cluster hash tags); fixed per deployment.
+    redis_partitions: int = field(default=64, metadata={"env": "REDIS_PARTITIONS"})
     relay_interval_seconds: float = field(default=1.0, metadata={"env": "RELAY_INTERVAL_SECONDS"})
     max_body_bytes: int = field(default=256 * 1024, metadata={"env": "MAX_BODY_BYTES"})
     token_max_ttl: int = field(default=30 * 86400, metadata={"env": "TOKEN_MAX_TTL"})
@@ -207,6 +209,8 @@ class Settings:
             raise ConfigError("TOCSIN_DATABASE_URL must be a sqlite:// or postgresql:// URL")
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError("TOCSIN_REDIS_URL must be a redis:// URL")
+        if not 1 <= self.redis_partitions <= 16384:
+            raise ConfigError("TOCSIN_REDIS_PARTITIONS must be between 1 and 16384")
         if self.api_keys and self.secret_key == DEV_SECRET and self.env != "development":
             # Anyone can read the default secret in this source: tokens it signs prove nothing.
             raise ConfigError(

@@ -50,7 +50,7 @@ async def test_redis_connections_do_not_grow_with_open_streams(
     async def connections() -> int:
         listing = await client.execute_command("CLIENT", "LIST")
         text = listing.decode() if isinstance(listing, bytes) else str(listing)
-        return len(re.findall(rf"name={name}(?:-reader)?\b", text))
+        return len(re.findall(rf"name={name}(?:-live)?\s", text))
 
     settings = Settings(secret_key=SECRET)
     token = mint(settings, vendor, 600)[0]

@@ -24,10 +24,9 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
-from tocsin import keys
+from tocsin import _redis, keys
 from tocsin._ids import now_ms
 from tocsin.errors import unavailable_on
 from tocsin.settings import Settings
@@ -120,14 +119,24 @@ class RedisQueue:
         self.lease_ms = int(settings.delivery_lease_seconds * 1000)
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-{id(self):x}"
         assert settings.redis_url
-        # `socket_timeout` must outlast the blocking XREADGROUP.
-        self.redis: Redis = Redis.from_url(
-            settings.redis_url, decode_responses=True, socket_timeout=BLOCK_MS / 1000 + 10
-        )
-        self._promote = self.redis.register_script(PROMOTE)
+        self.url = settings.redis_url
+        self.pool_size = settings.redis_pool_size
+        # A cluster client fails (and drops its connections) past its cap, where a
+        # single node's pool waits: callers wait here instead.
+        self._limit = asyncio.Semaphore(settings.redis_pool_size)
         self._last_sweep = 0.0
 
     async def start(self) -> None:
+        # One node or a cluster (both keys share the `{delivery}` slot); `socket_timeout`
+        # must outlast the blocking XREADGROUP.
+        self.redis: _redis.Client = _redis.connect(
+            self.url,
+            await _redis.is_cluster(self.url),
+            size=self.pool_size,
+            socket_timeout=BLOCK_MS / 1000 + 10,
+            name=f"tocsin-{os.getpid()}-delivery",
+        )
+        self._promote = self.redis.register_script(PROMOTE)
         try:
             await self.redis.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
         except ResponseError as exc:
@@ -135,9 +144,14 @@ class RedisQueue:
                 raise
 
     async def close(self) -> None:
-        await self.redis.aclose()
+        if hasattr(self, "redis"):
+            await _redis.aclose(self.redis)
 
     async def push(self, ids: Sequence[int]) -> None:
+        async with self._limit:
+            await self._push(ids)
+
+    async def _push(self, ids: Sequence[int]) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
             for delivery_id in ids:
                 pipe.xadd(self.stream, {"d": str(delivery_id)})
@@ -149,7 +163,7 @@ class RedisQueue:
         overdue = await self.deliveries.claimable(now_ms() - self.lease_ms, 500)
         if overdue:
             log.info("re-queueing %d overdue deliveries", len(overdue))
-            await self.push(overdue)
+            await self._push(overdue)
         for consumer in await self.redis.xinfo_consumers(self.stream, GROUP):
             if (
                 consumer["name"] != self.consumer
@@ -160,7 +174,8 @@ class RedisQueue:
 
     async def take(self, limit: int, wait: float, busy: Collection[int]) -> list[Job]:
         with unavailable_on((RedisError, OSError), "the delivery queue is unreachable"):
-            return await self._take(limit, wait, busy)
+            async with self._limit:
+                return await self._take(limit, wait, busy)
 
     async def _take(self, limit: int, wait: float, busy: Collection[int]) -> list[Job]:
         if time.monotonic() - self._last_sweep > self.lease_ms / 1000:
@@ -186,6 +201,10 @@ class RedisQueue:
         return jobs
 
     async def done(self, job: Job) -> None:
+        async with self._limit:
+            await self._done(job)
+
+    async def _done(self, job: Job) -> None:
         assert job.entry is not None
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.xack(self.stream, GROUP, job.entry)
@@ -194,5 +213,6 @@ class RedisQueue:
 
     async def later(self, job: Job, due_ms: int) -> None:
         # Into the delayed set first: a crash in between leaves two pointers, never none.
-        await self.redis.zadd(self.delayed, {str(job.delivery_id): due_ms})
-        await self.done(job)
+        async with self._limit:
+            await self.redis.zadd(self.delayed, {str(job.delivery_id): due_ms})
+            await self._done(job)
