@@ -87,6 +87,8 @@ class Settings:
     # Connections for appends, replays and polls; the live reader has one more of its own.
     redis_pool_size: int = field(default=16, metadata={"env": "REDIS_POOL_SIZE"})
     relay_interval_seconds: float = field(default=1.0, metadata={"env": "RELAY_INTERVAL_SECONDS"})
+    # An event log failing this long while Redis answers makes `/healthz` answer 503.
+    liveness_seconds: float = field(default=30.0, metadata={"env": "LIVENESS_SECONDS"})
     max_body_bytes: int = field(default=256 * 1024, metadata={"env": "MAX_BODY_BYTES"})
     token_max_ttl: int = field(default=30 * 86400, metadata={"env": "TOKEN_MAX_TTL"})
     cors_origins: tuple[str, ...] = field(default=(), metadata={"env": "CORS_ORIGINS"})

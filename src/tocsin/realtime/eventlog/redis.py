@@ -27,9 +27,10 @@ from redis.exceptions import RedisError, ResponseError
 
 from tocsin import keys, metrics
 from tocsin._ids import new_epoch, now_ms
-from tocsin.errors import unavailable_on
+from tocsin.errors import Unavailable, unavailable_on
 from tocsin.model import OutboxRecord
 from tocsin.realtime.eventlog import AppendResult, ReadResult
+from tocsin.realtime.eventlog._liveness import PROBE_TIMEOUT, Trouble, redis_answers
 from tocsin.realtime.hub import Hub
 from tocsin.realtime.wire import Event, Position, ResetReason, format_id, parse_id
 from tocsin.settings import Settings
@@ -180,7 +181,8 @@ class RedisLog:
         self._positions: dict[str, str] = {}
         self._hub: Hub | None = None
         self._reader: asyncio.Task[None] | None = None
-        self.healthy = True
+        self._reader_trouble = Trouble()
+        self._pool_trouble = Trouble()
         # The SQL database's identity (`tocsin_meta.db_id`), read at start.
         self.source = ""
 
@@ -200,11 +202,46 @@ class RedisLog:
         # The pool was handed in, so `aclose` alone would leave its connections open.
         await self.redis.aclose(close_connection_pool=True)
 
+    @property
+    def healthy(self) -> bool:
+        """Whether the live reader's last read of Redis succeeded."""
+        return self._reader_trouble.since is None
+
     async def ping(self) -> None:
         if self._reader is not None and self._reader.done():
             raise RuntimeError("the event log reader has stopped")
+        if not self.healthy:
+            raise Unavailable(
+                f"the event log reader cannot read Redis ({self._reader_trouble.error})"
+            )
         with _down():
             await self.redis.ping()
+
+    async def alive(self) -> str | None:
+        if self._reader is not None and self._reader.done():
+            return "the event log reader has stopped"
+        try:
+            await asyncio.wait_for(self.redis.ping(), PROBE_TIMEOUT)
+        except (TimeoutError, *DOWN) as exc:
+            self._pool_trouble.failed(exc)
+        else:
+            self._pool_trouble.ok()
+        grace = self.settings.liveness_seconds
+        stuck = [
+            (part, trouble)
+            for part, trouble in (("reader", self._reader_trouble), ("pool", self._pool_trouble))
+            if trouble.since is not None and trouble.seconds() > grace
+        ]
+        if not stuck:
+            return None
+        assert self.settings.redis_url
+        if not await redis_answers(self.settings.redis_url):
+            return None  # Redis is down: waiting, not stuck
+        part, trouble = stuck[0]
+        return (
+            f"the event log's {part} has failed for {trouble.seconds():.0f} s while Redis "
+            f"answers ({trouble.error})"
+        )
 
     # -- appending ---------------------------------------------------------------
 
@@ -220,27 +257,29 @@ class RedisLog:
         retention_ms = int(self.settings.retention_seconds * 1000)
         min_ms = str(max(now_ms() - retention_ms, 1))
         ttl = str(retention_ms)
-        pipe = self.redis.pipeline(transaction=False)
-        for rec in records:
-            await self._append(
-                keys=[
-                    keys.stream(self.prefix, rec.vendor_id),
-                    keys.stream_meta(self.prefix, rec.vendor_id),
-                ],
-                args=[
-                    rec.seq,
-                    rec.event,
-                    rec.payload,
-                    maxlen,
-                    min_ms,
-                    ttl,
-                    new_epoch(),
-                    "1" if force else "0",
-                    self.source,
-                ],
-                client=pipe,
-            )
-        replies = await pipe.execute()
+        # `async with`: the pipeline gives its connection back to the pool on every
+        # path, also when `execute` fails in `load_scripts` before sending anything.
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for rec in records:
+                await self._append(
+                    keys=[
+                        keys.stream(self.prefix, rec.vendor_id),
+                        keys.stream_meta(self.prefix, rec.vendor_id),
+                    ],
+                    args=[
+                        rec.seq,
+                        rec.event,
+                        rec.payload,
+                        maxlen,
+                        min_ms,
+                        ttl,
+                        new_epoch(),
+                        "1" if force else "0",
+                        self.source,
+                    ],
+                    client=pipe,
+                )
+            replies = await pipe.execute()
         for rec, reply in zip(records, replies, strict=True):
             status = reply[0]
             if status == "gap":
@@ -306,10 +345,10 @@ class RedisLog:
         newest: Any = await self.redis.xrevrange(key, count=1)
         self._positions[key] = newest[0][0] if newest else "0-0"
         # Only now, with the position set, wake the reader so its next XREAD includes `key`.
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.xadd(self._wake_key, {"w": "1"}, maxlen=10, approximate=True)
-        pipe.pexpire(self._wake_key, 60_000)
-        await pipe.execute()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.xadd(self._wake_key, {"w": "1"}, maxlen=10, approximate=True)
+            pipe.pexpire(self._wake_key, 60_000)
+            await pipe.execute()
 
     def unwatch(self, vendor_id: str) -> None:
         self._positions.pop(keys.stream(self.prefix, vendor_id), None)
@@ -337,20 +376,20 @@ class RedisLog:
             except (RedisError, OSError) as exc:
                 if self.healthy:
                     log.warning("event log reader lost Redis (%s); retrying", exc)
-                self.healthy = False
+                self._reader_trouble.failed(exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
                 continue
-            except Exception:
+            except Exception as exc:
                 # Never let the one reader of this process die: streams would go quiet.
                 log.exception("event log reader failed; retrying")
-                self.healthy = False
+                self._reader_trouble.failed(exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
                 continue
             if not self.healthy:
                 log.info("event log reader is back on Redis")
-            self.healthy = True
+            self._reader_trouble.ok()
             backoff = 0.05
             for key, entries in reply or []:
                 if not entries:
