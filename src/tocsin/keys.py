@@ -18,6 +18,11 @@ def stream_meta(prefix: str, vendor_id: str) -> str:
     return f"{prefix}:{{{vendor_id}}}:meta"
 
 
+def stream_slots(prefix: str, vendor_id: str) -> str:
+    """Sorted set: one member per open stream or waiting poll; score = expiry (ms, Redis clock)."""
+    return f"{prefix}:{{{vendor_id}}}:slots"
+
+
 def vendor_of(prefix: str, stream_key: str) -> str:
     return stream_key[len(prefix) + 2 : -len("}:events")]
 

@@ -15,11 +15,13 @@ from tocsin.marketplace.ingest import Ingest
 from tocsin.marketplace.pipeline import Pipeline
 from tocsin.marketplace.vendors import ContactService, PreferenceService
 from tocsin.notifications.service import NotificationService
+from tocsin.ratelimit import RateLimiter
 from tocsin.realtime.eventlog import EventLog
 from tocsin.realtime.eventlog.redis import RedisLog
 from tocsin.realtime.eventlog.sql import SqlLog
 from tocsin.realtime.hub import Hub
 from tocsin.realtime.relay import Relay
+from tocsin.realtime.slots import LocalSlots, RedisSlots, Slots
 from tocsin.realtime.wire import CloseReason
 from tocsin.settings import DEV_API_KEY, Settings
 from tocsin.storage import migrate
@@ -46,15 +48,24 @@ class Runtime:
     deliveries: DeliveryHistory
     reports: Reports
     admins: AdminAccounts
+    # Open streams and waiting polls per vendor; requests per publisher key (or no limit).
+    slots: Slots
+    publisher_rate: RateLimiter | None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
         stores = Stores(settings.database_url)
         hub = Hub(settings.subscriber_queue_size)
-        event_log: EventLog = (
-            SqlLog(stores, settings) if settings.embedded else RedisLog(settings, stores.meta)
-        )
+        event_log: EventLog
+        slots: Slots
+        if settings.embedded:
+            event_log = SqlLog(stores, settings)
+            slots = LocalSlots(settings.max_streams_per_vendor)
+        else:
+            redis_log = RedisLog(settings, stores.meta)
+            event_log, slots = redis_log, RedisSlots(settings, redis_log.redis)
+        rate = settings.publisher_rate_limit
         relay = Relay(stores.outbox, event_log, settings.relay_interval_seconds)
         service = NotificationService(stores, on_commit=relay.kick)
         pipeline = Pipeline(settings, stores, service)
@@ -73,6 +84,8 @@ class Runtime:
             deliveries=DeliveryHistory(stores.deliveries),
             reports=Reports(stores, hub),
             admins=AdminAccounts(stores.admins),
+            slots=slots,
+            publisher_rate=RateLimiter(rate) if rate else None,
         )
 
     async def start(self, *, workers: bool) -> None:
@@ -86,6 +99,7 @@ class Runtime:
             await asyncio.to_thread(migrate.upgrade, self.settings.database_url)
         await self.stores.connect()
         await self.log.start(self.hub)
+        await self.slots.start()
         await self.pipeline.start(workers=workers)
         if workers:
             self.tasks.append(asyncio.create_task(self.relay.run(), name="tocsin-relay"))
@@ -102,5 +116,6 @@ class Runtime:
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.slots.close()
         await self.log.close()
         await self.stores.disconnect()

@@ -81,11 +81,21 @@ async def stream(request: Request) -> Response:
     rt = runtime(request)
     vendor = await auth.vendor(request, allow_query=True)
     after = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
-    sub = await _subscribe(rt, vendor.id)
+    slot = await rt.slots.take(vendor.id)  # 429 beyond TOCSIN_MAX_STREAMS_PER_VENDOR
+    try:
+        sub = await _subscribe(rt, vendor.id)
+    except BaseException:
+        slot.release()
+        raise
+
+    def close() -> None:
+        rt.hub.unsubscribe(sub)
+        slot.release()
+
     try:
         first = await _read(rt, vendor.id, after, rt.settings.replay_max_events + 1)
     except BaseException:
-        rt.hub.unsubscribe(sub)
+        close()
         raise
     return EventStream(
         _frames(rt.settings, sub, first, resumed=after is not None),
@@ -93,7 +103,7 @@ async def stream(request: Request) -> Response:
         heartbeat=rt.settings.heartbeat_seconds,
         send_timeout=rt.settings.send_timeout_seconds,
         max_seconds=rt.settings.stream_max_seconds,
-        on_close=lambda: rt.hub.unsubscribe(sub),
+        on_close=close,
         headers={"Cache-Control": "no-cache"},
     )
 
@@ -115,7 +125,12 @@ async def poll(request: Request) -> Response:
     if after is None:
         return _poll_body([], result.head, None)
     if not result.events and result.reset is None and wait > 0:
-        sub = await _subscribe(rt, vendor.id)
+        slot = await rt.slots.take(vendor.id)  # a waiting poll counts as a stream
+        try:
+            sub = await _subscribe(rt, vendor.id)
+        except BaseException:
+            slot.release()
+            raise
         try:
             # Read again now that live events reach `sub`: nothing slips between.
             result = await _read(rt, vendor.id, after, limit)
@@ -124,6 +139,7 @@ async def poll(request: Request) -> Response:
                 result = await _read(rt, vendor.id, after, limit)
         finally:
             rt.hub.unsubscribe(sub)
+            slot.release()
     if result.reset is not None:
         metrics.RESETS.labels(result.reset).inc()
         return _poll_body([], result.head, result.reset)
