@@ -175,3 +175,26 @@ def test_web_push_needs_both_keys_and_production_a_reachable_subject(tmp_path: P
     assert ok.vapid_subject == "mailto:ops@shop.example"
     allow = from_env(tmp_path, TOCSIN_PUSH_ALLOW_HOSTS="push.internal, 10.0.0.5:8080")
     assert allow.push_allow_hosts == ("push.internal", "10.0.0.5:8080")
+
+
+def test_limits_default_to_50_streams_and_a_publisher_rate_in_production_only(
+    tmp_path: Path,
+) -> None:
+    dev = from_env(tmp_path)
+    assert dev.max_streams_per_vendor == 50
+    assert dev.publisher_rate_limit == 0  # off
+    assert from_env(tmp_path, TOCSIN_ENV="test").publisher_rate_limit == 0
+    prod = from_env(tmp_path, TOCSIN_ENV="production", TOCSIN_SECRET_KEY=STRONG)
+    assert prod.publisher_rate_limit == 1000
+    tuned = from_env(
+        tmp_path,
+        TOCSIN_ENV="production",
+        TOCSIN_SECRET_KEY=STRONG,
+        TOCSIN_PUBLISHER_RATE="0",
+        TOCSIN_MAX_STREAMS_PER_VENDOR="5",
+    )
+    assert tuned.publisher_rate_limit == 0
+    assert tuned.max_streams_per_vendor == 5
+    assert from_env(tmp_path, TOCSIN_PUBLISHER_RATE="2.5").publisher_rate_limit == 2.5
+    with pytest.raises(ConfigError, match="TOCSIN_PUBLISHER_RATE"):
+        from_env(tmp_path, TOCSIN_PUBLISHER_RATE="fast")

@@ -71,6 +71,10 @@ class RedactTokens(logging.Filter):
 
 
 async def healthz(request: Request) -> Response:
+    """Liveness: 503 when restarting this process is what would help (see `EventLog.alive`)."""
+    reason = await runtime(request).log.alive()
+    if reason is not None:
+        return problem(503, f"not alive: {reason}; restart this process")
     return JSONResponse({"status": "ok"})
 
 

@@ -64,6 +64,17 @@ class ValidationFailed(TocsinError):
     title = "Validation failed"
 
 
+class TooManyRequests(TocsinError):
+    """A limit was reached; `retry_after` (seconds) says when trying again makes sense."""
+
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, retry_after)
+
+
 class Unavailable(TocsinError):
     """A backend (the database, Redis) cannot be reached now; the client retries."""
 

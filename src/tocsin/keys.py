@@ -37,6 +37,11 @@ def live(prefix: str, vendor_id: str, part: int) -> str:
     return f"{prefix}:{{p{part}}}:{vendor_id}:live"
 
 
+def stream_slots(prefix: str, vendor_id: str) -> str:
+    """Sorted set: one member per open stream or waiting poll; score = expiry (ms, Redis clock)."""
+    return f"{prefix}:{{{vendor_id}}}:slots"
+
+
 def delivery_queue(prefix: str) -> str:
     """The delivery stream (consumer group `delivery`); entries `d` = delivery id."""
     return f"{prefix}:{{delivery}}:queue"

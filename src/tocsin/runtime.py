@@ -16,11 +16,13 @@ from tocsin.marketplace.ingest import Ingest
 from tocsin.marketplace.pipeline import Pipeline
 from tocsin.marketplace.vendors import ContactService, PreferenceService
 from tocsin.notifications.service import NotificationService
+from tocsin.ratelimit import RateLimiter
 from tocsin.realtime.eventlog import EventLog
 from tocsin.realtime.eventlog.redis import RedisLog
 from tocsin.realtime.eventlog.sql import SqlLog
 from tocsin.realtime.hub import Hub
 from tocsin.realtime.relay import Relay
+from tocsin.realtime.slots import LocalSlots, RedisSlots, Slots
 from tocsin.realtime.wire import CloseReason
 from tocsin.settings import DEV_API_KEY, Settings
 from tocsin.storage import migrate
@@ -48,15 +50,23 @@ class Runtime:
     reports: Reports
     admins: AdminAccounts
     push: PushSubscriptions
+    # Open streams and waiting polls per vendor; requests per publisher key (or no limit).
+    slots: Slots
+    publisher_rate: RateLimiter | None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
         stores = Stores(settings.database_url)
         hub = Hub(settings.subscriber_queue_size)
-        event_log: EventLog = (
-            SqlLog(stores, settings) if settings.embedded else RedisLog(settings, stores.meta)
-        )
+        event_log: EventLog
+        slots: Slots
+        if settings.embedded:
+            event_log = SqlLog(stores, settings)
+            slots = LocalSlots(settings.max_streams_per_vendor)
+        else:
+            event_log, slots = RedisLog(settings, stores.meta), RedisSlots(settings)
+        rate = settings.publisher_rate_limit
         relay = Relay(stores.outbox, event_log, settings.relay_interval_seconds)
         service = NotificationService(stores, on_commit=relay.kick)
         pipeline = Pipeline(settings, stores, service)
@@ -76,6 +86,8 @@ class Runtime:
             reports=Reports(stores, hub),
             admins=AdminAccounts(stores.admins),
             push=pipeline.push,
+            slots=slots,
+            publisher_rate=RateLimiter(rate) if rate else None,
         )
 
     async def start(self, *, workers: bool) -> None:
@@ -89,6 +101,7 @@ class Runtime:
             await asyncio.to_thread(migrate.upgrade, self.settings.database_url)
         await self.stores.connect()
         await self.log.start(self.hub)
+        await self.slots.start()
         await self.pipeline.start(workers=workers)
         if workers:
             self.tasks.append(asyncio.create_task(self.relay.run(), name="tocsin-relay"))
@@ -105,5 +118,6 @@ class Runtime:
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.slots.close()
         await self.log.close()
         await self.stores.disconnect()

@@ -89,7 +89,16 @@ class Settings:
     # Vendors hash into this many partitions (Redis Cluster hash tags); fixed per deployment.
     redis_partitions: int = field(default=64, metadata={"env": "REDIS_PARTITIONS"})
     relay_interval_seconds: float = field(default=1.0, metadata={"env": "RELAY_INTERVAL_SECONDS"})
+    # An event log failing this long while Redis answers makes `/healthz` answer 503.
+    liveness_seconds: float = field(default=30.0, metadata={"env": "LIVENESS_SECONDS"})
     max_body_bytes: int = field(default=256 * 1024, metadata={"env": "MAX_BODY_BYTES"})
+    # Open streams plus waiting polls per vendor (across processes with Redis); 0: no cap.
+    max_streams_per_vendor: int = field(default=50, metadata={"env": "MAX_STREAMS_PER_VENDOR"})
+    # How long the stream slots of a process that died without releasing them stay taken.
+    slot_ttl_seconds: float = field(default=30.0, metadata={"env": "SLOT_TTL_SECONDS"})
+    # Requests a second per publisher API key (token bucket); 0: no limit;
+    # unset: 1000 in production, no limit otherwise (see `publisher_rate_limit`).
+    publisher_rate: float | None = field(default=None, metadata={"env": "PUBLISHER_RATE"})
     token_max_ttl: int = field(default=30 * 86400, metadata={"env": "TOKEN_MAX_TTL"})
     cors_origins: tuple[str, ...] = field(default=(), metadata={"env": "CORS_ORIGINS"})
     # Proxies whose X-Forwarded-For/-Proto are believed (uvicorn's forwarded_allow_ips).
@@ -156,6 +165,8 @@ class Settings:
             default = f.default
             if isinstance(default, bool) or f.name == "migrate_on_start":
                 values[f.name] = _as_bool(name, raw)
+            elif f.name == "publisher_rate":
+                values[f.name] = float(_as_number(name, raw, float)) if raw.strip() else None
             elif isinstance(default, int):
                 values[f.name] = int(_as_number(name, raw, int))
             elif isinstance(default, float):
@@ -179,6 +190,13 @@ class Settings:
         if self.api_keys or self.production:
             return self.api_keys
         return (DEV_API_KEY,)
+
+    @property
+    def publisher_rate_limit(self) -> float:
+        """Requests a second per publisher key; 0 for no limit."""
+        if self.publisher_rate is not None:
+            return self.publisher_rate
+        return 1000.0 if self.production else 0.0
 
     @property
     def cors_credentials(self) -> bool:
@@ -229,6 +247,8 @@ class Settings:
             raise ConfigError("TOCSIN_HEARTBEAT_SECONDS must be positive")
         if self.subscriber_queue_size < 1 or self.replay_max_events < 1:
             raise ConfigError("queue and replay limits must be at least 1")
+        if self.slot_ttl_seconds < 3:
+            raise ConfigError("TOCSIN_SLOT_TTL_SECONDS must be at least 3")
         self._check_delivery()
         self._check_push()
         return self

@@ -9,7 +9,8 @@ pending until the worker acks it after recording the result, and entries of a
 consumer that died are taken over with `XAUTOCLAIM` once idle longer than the
 delivery lease. Retries wait in a sorted set and move back to the stream when
 due. A periodic sweep re-adds deliveries that are overdue in SQL, for an entry
-lost between the commit and `XADD`, or with a Redis that lost its data.
+lost between the commit and `XADD`, or with a Redis that lost its data; such a
+Redis has lost the consumer group too, which `take` then creates again.
 """
 
 from __future__ import annotations
@@ -174,8 +175,18 @@ class RedisQueue:
 
     async def take(self, limit: int, wait: float, busy: Collection[int]) -> list[Job]:
         with unavailable_on((RedisError, OSError), "the delivery queue is unreachable"):
-            async with self._limit:
-                return await self._take(limit, wait, busy)
+            try:
+                async with self._limit:
+                    return await self._take(limit, wait, busy)
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+            # Redis restarted without its data: the group is gone, and the entries
+            # with it. Make the group again, and sweep SQL for what was pending.
+            log.warning("the delivery queue's consumer group is gone; creating it again")
+            await self.start()
+            self._last_sweep = 0.0
+            return []
 
     async def _take(self, limit: int, wait: float, busy: Collection[int]) -> list[Job]:
         if time.monotonic() - self._last_sweep > self.lease_ms / 1000:

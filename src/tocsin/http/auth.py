@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from starlette.requests import HTTPConnection
 
-from tocsin.credentials import Publisher, Vendor, decode_vendor
+from tocsin.credentials import Publisher, Vendor, decode_vendor, hash_key
 from tocsin.errors import Unauthorized
 from tocsin.http._request import runtime
 
@@ -35,7 +35,12 @@ async def publisher(conn: HTTPConnection) -> Publisher:
     credential = _bearer(conn)
     if credential is None:
         raise Unauthorized("this endpoint needs a publisher API key (Authorization: Bearer)")
-    return await runtime(conn).credentials.publisher(credential)
+    rt = runtime(conn)
+    who = await rt.credentials.publisher(credential)
+    if rt.publisher_rate is not None:
+        # Counted per key once it is known to be one: unknown keys grow no buckets.
+        rt.publisher_rate.take(hash_key(credential), "requests per API key")
+    return who
 
 
 async def vendor(conn: HTTPConnection, *, allow_query: bool = False) -> Vendor:

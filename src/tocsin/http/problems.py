@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tocsin.errors import TocsinError, Unavailable
+from tocsin.errors import TocsinError, TooManyRequests, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,7 @@ _TITLES = {
     413: "Payload too large",
     415: "Unsupported media type",
     422: "Validation failed",
+    429: "Too many requests",
     500: "Internal error",
     503: "Service unavailable",
 }
@@ -63,6 +64,8 @@ async def tocsin_error(request: Request, exc: Exception) -> Response:
         # (tocsin.client retries 502/503/504) tries again.
         log.warning("%s %s: %s (%r)", request.method, request.url.path, exc.detail, exc.__cause__)
         headers = {"Retry-After": "2"}
+    elif isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
     return problem(exc.status, exc.detail, errors=exc.errors or None, headers=headers)
 
 

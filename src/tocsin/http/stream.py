@@ -68,6 +68,7 @@ async def stream(request: Request) -> Response:
     rt = runtime(request)
     vendor = await auth.vendor(request, allow_query=True)
     after = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+    slot = await rt.slots.take(vendor.id)  # 429 beyond TOCSIN_MAX_STREAMS_PER_VENDOR
     sub = EventStream(
         rt.hub,
         vendor.id,
@@ -75,13 +76,15 @@ async def stream(request: Request) -> Response:
         send_timeout=rt.settings.send_timeout_seconds,
         max_seconds=rt.settings.stream_max_seconds,
         expires_at=vendor.expires_at,
+        on_close=slot.release,
     )
-    # Subscribed before the read: see the module docstring.
-    await _subscribe(rt, sub)
     try:
+        # Subscribed before the read: see the module docstring.
+        await _subscribe(rt, sub)
         first = await _read(rt, vendor.id, after, rt.settings.replay_max_events + 1)
     except BaseException:
         rt.hub.unsubscribe(sub)
+        slot.release()
         raise
     sub.prepare(*_head(rt.settings, first, resumed=after is not None))
     return sub
@@ -104,8 +107,13 @@ async def poll(request: Request) -> Response:
     if after is None:
         return _poll_body([], result.head, None)
     if not result.events and result.reset is None and wait > 0:
+        slot = await rt.slots.take(vendor.id)  # a waiting poll counts as a stream
         sub = Waiter(vendor.id)
-        await _subscribe(rt, sub)
+        try:
+            await _subscribe(rt, sub)
+        except BaseException:
+            slot.release()
+            raise
         try:
             # Read again now that live events reach `sub`: nothing slips between.
             result = await _read(rt, vendor.id, after, limit)
@@ -114,6 +122,7 @@ async def poll(request: Request) -> Response:
                 result = await _read(rt, vendor.id, after, limit)
         finally:
             rt.hub.unsubscribe(sub)
+            slot.release()
     if result.reset is not None:
         metrics.RESETS.labels(result.reset).inc()
         return _poll_body([], result.head, result.reset)

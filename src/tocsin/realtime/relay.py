@@ -43,11 +43,25 @@ class Relay:
                     await self.drain()
             except asyncio.CancelledError:
                 raise
+            except Unavailable as exc:
+                # The database is down: the rows wait in it, and so does the relay.
+                self._down(exc)
             except Exception:
                 log.exception("outbox relay failed; retrying")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._kick.wait(), self.interval)
             self._kick.clear()
+
+    def _down(self, exc: Unavailable) -> None:
+        metrics.RELAY_ERRORS.inc()
+        if not self._failing:
+            log.warning("%s (%s); outbox rows wait", exc.detail, exc.__cause__ or exc)
+        self._failing = True
+
+    def _up(self) -> None:
+        if self._failing:
+            log.info("relaying the outbox again")
+            self._failing = False
 
     async def drain(self) -> None:
         """Relay until the outbox is empty or what is left must wait."""
@@ -56,6 +70,7 @@ class Relay:
             records = await self.outbox.pending(BATCH)
             metrics.OUTBOX_PENDING.set(len(records))
             if not records:
+                self._up()
                 return
             try:
                 result = await self.log.append(records)
@@ -67,16 +82,9 @@ class Relay:
                         forced = await self.log.append(stuck[:1], force=True)
                         result.done.extend(forced.done)
             except Unavailable as exc:
-                metrics.RELAY_ERRORS.inc()
-                if not self._failing:
-                    log.warning(
-                        "event log unreachable (%s); outbox rows wait", exc.__cause__ or exc
-                    )
-                self._failing = True
+                self._down(exc)
                 return
-            if self._failing:
-                log.info("event log reachable again; relaying the outbox")
-                self._failing = False
+            self._up()
             await self.outbox.delete(result.done)
             if result.gaps or len(records) < BATCH:
                 # Rows behind a gap wait for the relay (maybe in another process)

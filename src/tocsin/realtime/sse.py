@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 from starlette.responses import Response
@@ -125,8 +125,10 @@ class EventStream(Response):
         send_timeout: float,
         max_seconds: float,
         expires_at: float | None = None,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         self.vendor_id = vendor_id
+        self._on_close = on_close
         self.closed: CloseReason | None = None
         self.due = 0
         self._hub = hub
@@ -311,6 +313,8 @@ class EventStream(Response):
         finally:
             self._state = _DONE
             self._hub.unsubscribe(self)
+            if self._on_close is not None:
+                self._on_close()
 
     @staticmethod
     def _start() -> Message:

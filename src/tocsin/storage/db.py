@@ -95,14 +95,42 @@ class Database:
             f"tocsin_db_transaction_{id(self)}", default=False
         )
 
+    @contextlib.asynccontextmanager
+    async def _down(self) -> AsyncIterator[None]:
+        try:
+            with unavailable_on(DOWN, DETAIL):
+                yield
+        except BaseException:
+            if not self._in_transaction.get():
+                await self._drop_task_connection()
+            raise
+
+    async def _drop_task_connection(self) -> None:
+        """Forget the connection `databases` keeps for the current task, if any.
+
+        Outside our transactions a task holds no connection between calls, so
+        one still there after a failure is wedged: `databases` 0.9 leaves it
+        marked as acquired when giving it back to the pool fails, or a rollback
+        fails on a closed connection, and every later query of the task then
+        fails ("Connection is already acquired", "connection is closed"). For a
+        task that lives as long as the process, the relay, that was forever
+        (found by the PostgreSQL restart test, issue 10).
+        """
+        task = asyncio.current_task()
+        held = self._db._connection_map.pop(task, None) if task is not None else None
+        backend = getattr(held, "_connection", None)
+        if backend is not None and getattr(backend, "_connection", None) is not None:
+            with contextlib.suppress(Exception):
+                await backend.release()  # back to the pool, which drops a closed one
+
     async def connect(self) -> None:
-        with _down():
+        async with self._down():
             await self._db.connect()
             if self.dialect == "sqlite":
                 await self._db.execute("PRAGMA journal_mode=WAL")
 
     async def disconnect(self) -> None:
-        with _down():
+        async with self._down():
             await self._db.disconnect()
 
     @property
@@ -133,7 +161,7 @@ class Database:
         Inside another transaction of the same task it becomes a savepoint of it
         (and does not take the SQLite write lock again).
         """
-        with _down():
+        async with self._down():
             if self._in_transaction.get():
                 async with self._db.transaction():
                     yield
@@ -147,19 +175,19 @@ class Database:
                     self._in_transaction.reset(token)
 
     async def execute(self, query: Query, values: Params = None) -> Any:
-        with _down():
+        async with self._down():
             return await self._db.execute(query, values)
 
     async def fetch_all(self, query: Query, values: Params = None) -> Sequence[Any]:
-        with _down():
+        async with self._down():
             return await self._db.fetch_all(query, values)
 
     async def fetch_one(self, query: Query, values: Params = None) -> Any:
-        with _down():
+        async with self._down():
             return await self._db.fetch_one(query, values)
 
     async def fetch_val(self, query: Query, values: Params = None) -> Any:
-        with _down():
+        async with self._down():
             return await self._db.fetch_val(query, values)
 
     # -- SQL text on the driver's own connection (the hot path; see `_raw`) ------

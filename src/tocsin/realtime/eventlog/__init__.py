@@ -43,6 +43,13 @@ class EventLog(Protocol):
     async def ping(self) -> None:
         """Raise if the log cannot be reached."""
 
+    async def alive(self) -> str | None:
+        """Why this process should be restarted, if it should; else `None`.
+
+        Not for a backend that is down (that is `ping`'s business, and waiting
+        helps): for a log that keeps failing while its backend answers.
+        """
+
     async def append(self, records: Sequence[OutboxRecord], *, force: bool = False) -> AppendResult:
         """Append outbox records idempotently, in order.
 

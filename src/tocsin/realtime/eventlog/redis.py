@@ -33,10 +33,11 @@ from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from tocsin import _redis, keys, metrics
 from tocsin._ids import new_epoch, now_ms
-from tocsin.errors import unavailable_on
+from tocsin.errors import Unavailable, unavailable_on
 from tocsin.model import OutboxRecord
 from tocsin.realtime.eventlog import AppendResult, ReadResult
 from tocsin.realtime.eventlog._live import Live, position
+from tocsin.realtime.eventlog._liveness import PROBE_TIMEOUT, Trouble, redis_answers
 from tocsin.realtime.hub import Hub
 from tocsin.realtime.wire import Event, ResetReason, format_id, parse_id
 from tocsin.settings import Settings
@@ -193,6 +194,8 @@ class RedisLog:
         self.cluster = False
         self.sharded = False
         self._live: Live | None = None
+        self._reader_trouble = Trouble()
+        self._pool_trouble = Trouble()
         # The SQL database's identity (`tocsin_meta.db_id`), read at start.
         self.source = ""
 
@@ -239,6 +242,33 @@ class RedisLog:
                     await client.ping(target_nodes=RedisCluster.PRIMARIES)
                 else:
                     await client.ping()
+
+    async def alive(self) -> str | None:
+        if self._live is not None and not self._live.healthy:
+            self._reader_trouble.failed(ConnectionError("resubscribing to Redis"))
+        else:
+            self._reader_trouble.ok()
+        try:
+            await asyncio.wait_for(self.ping(), PROBE_TIMEOUT)
+        except (TimeoutError, Unavailable, RuntimeError, *DOWN) as exc:
+            self._pool_trouble.failed(exc)
+        else:
+            self._pool_trouble.ok()
+        grace = self.settings.liveness_seconds
+        stuck = [
+            (part, trouble)
+            for part, trouble in (("reader", self._reader_trouble), ("pool", self._pool_trouble))
+            if trouble.since is not None and trouble.seconds() > grace
+        ]
+        if not stuck:
+            return None
+        if not await redis_answers(self.url):
+            return None  # Redis is down: waiting, not stuck
+        part, trouble = stuck[0]
+        return (
+            f"the event log's {part} has failed for {trouble.seconds():.0f} s while Redis "
+            f"answers ({trouble.error})"
+        )
 
     def _keys(self, vendor_id: str) -> tuple[str, str, str]:
         part = keys.partition(vendor_id, self.partitions)

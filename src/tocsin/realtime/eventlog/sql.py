@@ -49,6 +49,10 @@ class SqlLog:
     async def ping(self) -> None:
         await self.stores.ping()
 
+    async def alive(self) -> str | None:
+        # No reader and no connection of its own: the database's pool is all it uses.
+        return None
+
     def _event(self, seq: int, name: str, data: str) -> Event:
         position = (seq, 0)
         return Event(
