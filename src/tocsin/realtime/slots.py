@@ -23,8 +23,6 @@ import uuid
 from collections.abc import Callable
 from typing import Protocol
 
-from redis.exceptions import RedisError
-
 from tocsin import _redis, keys
 from tocsin.errors import TooManyRequests, unavailable_on
 from tocsin.settings import Settings
@@ -135,44 +133,56 @@ class RedisSlots:
         self._held: dict[str, set[str]] = {}
         self._releases: set[asyncio.Task[None]] = set()
         self._renewer: asyncio.Task[None] | None = None
+        self._client: _redis.Client | None = None
+        self._connecting = asyncio.Lock()
+        self._closed = False
+
+    async def _redis(self) -> _redis.Client:
+        """The client, connected at first use: a Redis that is down at start-up is no crash."""
+        if self._client is None:
+            async with self._connecting:
+                if self._client is None:
+                    # One node or a cluster: a vendor's set is one key, its scripts one slot.
+                    self._client = _redis.connect(
+                        self.url,
+                        await _redis.is_cluster(self.url),
+                        size=8,
+                        socket_timeout=5,
+                        name=f"tocsin-{os.getpid()}-slots",
+                    )
+                    self._take = self._client.register_script(TAKE)
+                    self._renew = self._client.register_script(RENEW)
+        return self._client
 
     async def start(self) -> None:
-        # One node or a cluster: each vendor's set is one key, so its scripts stay in one slot.
-        self.redis: _redis.Client = _redis.connect(
-            self.url,
-            await _redis.is_cluster(self.url),
-            size=8,
-            socket_timeout=5,
-            name=f"tocsin-{os.getpid()}-slots",
-        )
-        self._take = self.redis.register_script(TAKE)
-        self._renew = self.redis.register_script(RENEW)
         if self.cap:
             self._renewer = asyncio.create_task(self._renew_forever(), name="tocsin-slots")
 
     async def close(self) -> None:
-        if not hasattr(self, "redis"):
-            return  # never started
+        self._closed = True
         if self._renewer is not None:
             self._renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._renewer
         if self._releases:
             await asyncio.wait(self._releases, timeout=2)
+        if self._client is None:
+            return  # never connected: nothing to give back
         # Give back what is still held (streams closed at shutdown), rather than at expiry.
-        with contextlib.suppress(RedisError, OSError, TimeoutError):
-            async with asyncio.timeout(2), self.redis.pipeline(transaction=False) as pipe:
+        with contextlib.suppress(*_redis.ERRORS, TimeoutError):
+            async with asyncio.timeout(2), self._client.pipeline(transaction=False) as pipe:
                 for vendor_id, members in self._held.items():
                     pipe.zrem(keys.stream_slots(self.prefix, vendor_id), *members)
                 await pipe.execute()
         self._held.clear()
-        await _redis.aclose(self.redis)
+        await _redis.aclose(self._client)
 
     async def take(self, vendor_id: str) -> Slot:
         member = f"{self._process}:{next(self._ids)}"
         if not self.cap:
             return Slot(vendor_id, member, lambda slot: None)
-        with unavailable_on((RedisError, OSError), "the event log is unreachable; retry shortly"):
+        with unavailable_on(_redis.ERRORS, "the event log is unreachable; retry shortly"):
+            await self._redis()
             taken = await self._take(
                 keys=[keys.stream_slots(self.prefix, vendor_id)],
                 args=[member, self.cap, self.ttl_ms],
@@ -188,25 +198,30 @@ class RedisSlots:
             members.discard(slot.member)
             if not members:
                 del self._held[slot.vendor_id]
+        if self._closed:
+            return  # `close` gives back what is held, or the TTL does
         task = asyncio.ensure_future(self._remove(slot))
         self._releases.add(task)
         task.add_done_callback(self._releases.discard)
 
     async def _remove(self, slot: Slot) -> None:
         # A slot not removed now (Redis away) expires within the TTL.
-        with contextlib.suppress(RedisError, OSError):
-            await self.redis.zrem(keys.stream_slots(self.prefix, slot.vendor_id), slot.member)
+        with contextlib.suppress(*_redis.ERRORS):
+            redis = await self._redis()
+            await redis.zrem(keys.stream_slots(self.prefix, slot.vendor_id), slot.member)
 
     async def _renew_forever(self) -> None:
         while True:
             await asyncio.sleep(self.ttl_ms / 3000)
             try:
                 await self.renew()
-            except (RedisError, OSError) as exc:
+            except _redis.ERRORS as exc:
                 log.warning("could not renew stream slots (%s); retrying", exc)
 
     async def renew(self) -> None:
         """Extend every slot this process holds by the TTL."""
+        if self._held:
+            await self._redis()
         for vendor_id, members in list(self._held.items()):
             held = sorted(members)
             for i in range(0, len(held), RENEW_BATCH):
