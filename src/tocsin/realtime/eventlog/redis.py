@@ -349,6 +349,13 @@ class RedisLog:
                 metrics.EVENTS_PUBLISHED.labels(rec.event).inc()
         return result
 
+    async def run(self, script: str, numkeys: int, calls: list[tuple[Any, ...]]) -> list[Any]:
+        """`script` once per call (its keys, then its arguments), for this process's other
+        Redis users (stream slots); `Unavailable` when Redis cannot be reached."""
+        with _down():
+            client = await self._connected()
+            return await self._evalsha_all(client, script, numkeys, calls)
+
     async def _evalsha_all(
         self, client: _redis.Client, script: str, numkeys: int, calls: list[tuple[Any, ...]]
     ) -> list[Any]:
