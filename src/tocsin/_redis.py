@@ -12,8 +12,13 @@ from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.exceptions import RedisClusterException, RedisError
 
 Client = Redis | RedisCluster
+
+# What a Redis (or a cluster) that is down, restarting or failing over raises. A
+# cluster's "cannot be connected" and "slots not covered" are not `RedisError`s.
+ERRORS: tuple[type[BaseException], ...] = (RedisError, RedisClusterException, OSError)
 
 _TIMEOUTS = {"socket_connect_timeout": 2, "decode_responses": True}
 

@@ -65,7 +65,8 @@ class Runtime:
             event_log = SqlLog(stores, settings)
             slots = LocalSlots(settings.max_streams_per_vendor)
         else:
-            event_log, slots = RedisLog(settings, stores.meta), RedisSlots(settings)
+            redis_log = RedisLog(settings, stores.meta)
+            event_log, slots = redis_log, RedisSlots(settings, redis_log)
         rate = settings.publisher_rate_limit
         relay = Relay(stores.outbox, event_log, settings.relay_interval_seconds)
         service = NotificationService(stores, on_commit=relay.kick)

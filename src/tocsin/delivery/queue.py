@@ -25,7 +25,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 
 from tocsin import _redis, keys
 from tocsin._ids import now_ms
@@ -174,7 +174,7 @@ class RedisQueue:
                 await self.redis.xgroup_delconsumer(self.stream, GROUP, consumer["name"])
 
     async def take(self, limit: int, wait: float, busy: Collection[int]) -> list[Job]:
-        with unavailable_on((RedisError, OSError), "the delivery queue is unreachable"):
+        with unavailable_on(_redis.ERRORS, "the delivery queue is unreachable"):
             try:
                 async with self._limit:
                     return await self._take(limit, wait, busy)

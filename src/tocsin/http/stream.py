@@ -82,11 +82,11 @@ async def stream(request: Request) -> Response:
         # Subscribed before the read: see the module docstring.
         await _subscribe(rt, sub)
         first = await _read(rt, vendor.id, after, rt.settings.replay_max_events + 1)
+        sub.prepare(*_head(rt.settings, first, resumed=after is not None))
     except BaseException:
         rt.hub.unsubscribe(sub)
         slot.release()
         raise
-    sub.prepare(*_head(rt.settings, first, resumed=after is not None))
     return sub
 
 

@@ -18,15 +18,12 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import os
 import uuid
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
-from redis.exceptions import RedisError
-
-from tocsin import _redis, keys
-from tocsin.errors import TooManyRequests, unavailable_on
+from tocsin import keys
+from tocsin.errors import TooManyRequests, Unavailable
 from tocsin.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,6 +54,16 @@ end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return #ARGV - 1
 """
+
+# KEYS: slots. ARGV: members... Gives the members' slots back.
+REMOVE = """
+return redis.call('ZREM', KEYS[1], unpack(ARGV))
+"""
+
+
+class Scripts(Protocol):
+    async def run(self, script: str, numkeys: int, calls: list[tuple[Any, ...]]) -> list[Any]:
+        """`script` once per call (its keys, then its arguments); `Unavailable` if Redis is down."""
 
 
 class Slot:
@@ -124,35 +131,26 @@ class LocalSlots:
 class RedisSlots:
     """The count across processes, in Redis (see the module's docstring)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, scripts: Scripts) -> None:
         self.cap = settings.max_streams_per_vendor
         self.ttl_ms = int(settings.slot_ttl_seconds * 1000)
         self.prefix = settings.redis_prefix
-        assert settings.redis_url
-        self.url = settings.redis_url
+        # The event log's client (one node or a cluster, connected at first use, its
+        # connections capped): a vendor's set is one key, so each script is one slot.
+        self._scripts = scripts
         self._process = uuid.uuid4().hex[:12]
         self._ids = itertools.count()
         self._held: dict[str, set[str]] = {}
         self._releases: set[asyncio.Task[None]] = set()
         self._renewer: asyncio.Task[None] | None = None
+        self._closed = False
 
     async def start(self) -> None:
-        # One node or a cluster: each vendor's set is one key, so its scripts stay in one slot.
-        self.redis: _redis.Client = _redis.connect(
-            self.url,
-            await _redis.is_cluster(self.url),
-            size=8,
-            socket_timeout=5,
-            name=f"tocsin-{os.getpid()}-slots",
-        )
-        self._take = self.redis.register_script(TAKE)
-        self._renew = self.redis.register_script(RENEW)
         if self.cap:
             self._renewer = asyncio.create_task(self._renew_forever(), name="tocsin-slots")
 
     async def close(self) -> None:
-        if not hasattr(self, "redis"):
-            return  # never started
+        self._closed = True
         if self._renewer is not None:
             self._renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -160,23 +158,24 @@ class RedisSlots:
         if self._releases:
             await asyncio.wait(self._releases, timeout=2)
         # Give back what is still held (streams closed at shutdown), rather than at expiry.
-        with contextlib.suppress(RedisError, OSError, TimeoutError):
-            async with asyncio.timeout(2), self.redis.pipeline(transaction=False) as pipe:
-                for vendor_id, members in self._held.items():
-                    pipe.zrem(keys.stream_slots(self.prefix, vendor_id), *members)
-                await pipe.execute()
+        calls = [
+            (keys.stream_slots(self.prefix, vendor_id), *members)
+            for vendor_id, members in self._held.items()
+        ]
+        if calls:
+            with contextlib.suppress(Unavailable, TimeoutError):
+                async with asyncio.timeout(2):
+                    await self._scripts.run(REMOVE, 1, calls)
         self._held.clear()
-        await _redis.aclose(self.redis)
 
     async def take(self, vendor_id: str) -> Slot:
         member = f"{self._process}:{next(self._ids)}"
         if not self.cap:
             return Slot(vendor_id, member, lambda slot: None)
-        with unavailable_on((RedisError, OSError), "the event log is unreachable; retry shortly"):
-            taken = await self._take(
-                keys=[keys.stream_slots(self.prefix, vendor_id)],
-                args=[member, self.cap, self.ttl_ms],
-            )
+        # `Unavailable` (503) when Redis cannot be reached.
+        (taken,) = await self._scripts.run(
+            TAKE, 1, [(keys.stream_slots(self.prefix, vendor_id), member, self.cap, self.ttl_ms)]
+        )
         if not taken:
             raise _over(vendor_id, self.cap)
         self._held.setdefault(vendor_id, set()).add(member)
@@ -188,29 +187,39 @@ class RedisSlots:
             members.discard(slot.member)
             if not members:
                 del self._held[slot.vendor_id]
+        if self._closed:
+            return  # `close` gives back what is held, or the TTL does
         task = asyncio.ensure_future(self._remove(slot))
         self._releases.add(task)
         task.add_done_callback(self._releases.discard)
 
     async def _remove(self, slot: Slot) -> None:
         # A slot not removed now (Redis away) expires within the TTL.
-        with contextlib.suppress(RedisError, OSError):
-            await self.redis.zrem(keys.stream_slots(self.prefix, slot.vendor_id), slot.member)
+        with contextlib.suppress(Unavailable):
+            await self._scripts.run(
+                REMOVE, 1, [(keys.stream_slots(self.prefix, slot.vendor_id), slot.member)]
+            )
 
     async def _renew_forever(self) -> None:
         while True:
             await asyncio.sleep(self.ttl_ms / 3000)
             try:
                 await self.renew()
-            except (RedisError, OSError) as exc:
+            except Unavailable as exc:
                 log.warning("could not renew stream slots (%s); retrying", exc)
 
     async def renew(self) -> None:
         """Extend every slot this process holds by the TTL."""
+        calls = []
         for vendor_id, members in list(self._held.items()):
             held = sorted(members)
             for i in range(0, len(held), RENEW_BATCH):
-                await self._renew(
-                    keys=[keys.stream_slots(self.prefix, vendor_id)],
-                    args=[self.ttl_ms, *held[i : i + RENEW_BATCH]],
+                calls.append(
+                    (
+                        keys.stream_slots(self.prefix, vendor_id),
+                        self.ttl_ms,
+                        *held[i : i + RENEW_BATCH],
+                    )
                 )
+        if calls:
+            await self._scripts.run(RENEW, 1, calls)

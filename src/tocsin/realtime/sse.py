@@ -105,6 +105,7 @@ class EventStream(Response):
         "_hub",
         "_max_seconds",
         "_next_beat",
+        "_on_close",
         "_send",
         "_send_timeout",
         "_slow_since",

@@ -25,8 +25,8 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
-from redis.exceptions import RedisError
 
+from tocsin import _redis
 from tocsin.errors import Unavailable
 from tocsin.realtime.hub import Hub
 from tocsin.realtime.wire import Event, Position, format_id
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 # Seconds: how long a subscription may take to be confirmed; the longest idle read.
 SUBSCRIBE_TIMEOUT = 5.0
 IDLE_READ = 5.0
-FAILURES = (RedisError, OSError, TimeoutError, Unavailable)
+FAILURES: tuple[type[BaseException], ...] = (*_redis.ERRORS, TimeoutError, Unavailable)
 
 
 def position(stream_id: str) -> Position:

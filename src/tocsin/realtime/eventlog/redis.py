@@ -29,7 +29,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import NoScriptError, RedisError, ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 
 from tocsin import _redis, keys, metrics
 from tocsin._ids import new_epoch, now_ms
@@ -48,7 +48,9 @@ log = logging.getLogger(__name__)
 READ_COUNT = 1000
 
 # What a Redis that is down, restarting or loading raises; callers see `Unavailable`.
-DOWN = (RedisError, OSError)
+DOWN = _redis.ERRORS
+# What `ping` raises for a pool (or a reader) that is not working.
+_PROBE_FAILURES: tuple[type[BaseException], ...] = (TimeoutError, Unavailable, RuntimeError, *DOWN)
 DETAIL = "the event log is unreachable; retry shortly"
 
 
@@ -250,7 +252,7 @@ class RedisLog:
             self._reader_trouble.ok()
         try:
             await asyncio.wait_for(self.ping(), PROBE_TIMEOUT)
-        except (TimeoutError, Unavailable, RuntimeError, *DOWN) as exc:
+        except _PROBE_FAILURES as exc:
             self._pool_trouble.failed(exc)
         else:
             self._pool_trouble.ok()
@@ -262,13 +264,33 @@ class RedisLog:
         ]
         if not stuck:
             return None
-        if not await redis_answers(self.url):
+        if not await self._redis_answers():
             return None  # Redis is down: waiting, not stuck
         part, trouble = stuck[0]
         return (
             f"the event log's {part} has failed for {trouble.seconds():.0f} s while Redis "
             f"answers ({trouble.error})"
         )
+
+    async def _redis_answers(self) -> bool:
+        """Whether Redis answers a new connection; on a cluster, every master must
+        (one that is down, or failing over, is an outage to wait out, not a stuck log)."""
+        client = self._client
+        if not isinstance(client, RedisCluster):
+            return await redis_answers(self.url)
+        for node in client.get_primaries():
+            probe = _redis.node_client(
+                self.url, node, socket_timeout=PROBE_TIMEOUT, name=f"{self.name}-probe"
+            )
+            try:
+                await probe.ping()
+            except ResponseError:
+                pass  # a refusal is an answer
+            except _redis.ERRORS:
+                return False
+            finally:
+                await probe.aclose()
+        return True
 
     def _keys(self, vendor_id: str) -> tuple[str, str, str]:
         part = keys.partition(vendor_id, self.partitions)
@@ -326,6 +348,13 @@ class RedisLog:
             if status == "ok":
                 metrics.EVENTS_PUBLISHED.labels(rec.event).inc()
         return result
+
+    async def run(self, script: str, numkeys: int, calls: list[tuple[Any, ...]]) -> list[Any]:
+        """`script` once per call (its keys, then its arguments), for this process's other
+        Redis users (stream slots); `Unavailable` when Redis cannot be reached."""
+        with _down():
+            client = await self._connected()
+            return await self._evalsha_all(client, script, numkeys, calls)
 
     async def _evalsha_all(
         self, client: _redis.Client, script: str, numkeys: int, calls: list[tuple[Any, ...]]
