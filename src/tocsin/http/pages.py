@@ -20,7 +20,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tocsin import demo
 from tocsin.credentials import Vendor, verify
 from tocsin.delivery.channels import CHANNELS
 from tocsin.errors import NotFound, Unauthorized, UnsupportedMediaType
@@ -29,6 +28,7 @@ from tocsin.http import auth, dashauth
 from tocsin.http._html import redirect, render, secure_cookies
 from tocsin.http._request import read_body, runtime
 from tocsin.marketplace.registry import NOTIFICATION_TYPES
+from tocsin.notifications import samples as sample_notifications
 from tocsin.notifications.service import NewNotification
 from tocsin.realtime import wire
 from tocsin.runtime import Runtime
@@ -205,7 +205,7 @@ async def fire_demo(request: Request) -> Response:
         raise UnsupportedMediaType("send the body as application/json")
     await read_body(request, 1024)
     rng = random.Random()
-    pool = demo.samples(vendor.id, rng)
+    pool = sample_notifications.samples(vendor.id, rng)
     picks = [pool[0], pool[1], pool[-1]] if rng.random() < 0.3 else rng.sample(pool[:-1], 3)
     samples = [dataclasses.replace(new, dedupe_key=None) for new in picks]
     return JSONResponse(
