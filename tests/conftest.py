@@ -21,6 +21,7 @@ import redis
 
 from tests._server import API_KEY, SECRET, Server
 from tocsin.storage import migrate
+from tocsin.storage.stores import Stores
 
 PG_ADMIN = os.environ.get("TOCSIN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_BASE = os.environ.get("TOCSIN_TEST_REDIS", "redis://127.0.0.1:6379")
@@ -72,6 +73,36 @@ def pg_databases() -> Iterator[PgDatabases]:
         pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN}: run scripts/test ({exc})")
     yield dbs
     dbs.drop_all()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def stores(
+    request: pytest.FixtureRequest, tmp_path: Path, pg_databases: PgDatabases
+) -> AsyncIterator[Stores]:
+    """Every store over a fresh, migrated database of each backend, connected."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'stores.db'}"
+        migrate.upgrade(url)
+    else:
+        url = pg_databases.new()
+    s = Stores(url)
+    await s.connect()
+    yield s
+    await s.disconnect()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database (not migrated) of each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    name = f"tocsin_fresh_{uuid.uuid4().hex[:10]}"
+    _admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield _pg(name)
+    finally:
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

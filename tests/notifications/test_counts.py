@@ -11,16 +11,11 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
-import psycopg
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import PG_ADMIN, PgDatabases
 from tocsin.errors import NotFound
 from tocsin.model import ListFilter
 from tocsin.notifications.service import NewNotification, NotificationService
@@ -44,21 +39,6 @@ steps = st.one_of(
     st.tuples(st.just("bulk_ids"), st.sampled_from(ACTIONS), st.lists(index, max_size=6)),
     st.tuples(st.just("bulk_filter"), st.sampled_from(ACTIONS), filters),
 )
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def stores(
-    request: pytest.FixtureRequest, tmp_path: Path, pg_databases: PgDatabases
-) -> AsyncIterator[Stores]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'counts.db'}"
-        migrate.upgrade(url)
-    else:
-        url = pg_databases.new()
-    s = Stores(url)
-    await s.connect()
-    yield s
-    await s.disconnect()
 
 
 async def real_counts(stores: Stores, vendor_id: str) -> dict[str, int]:
@@ -129,22 +109,6 @@ async def test_kept_counts_equal_a_real_count_after_every_step(
             event = await last_event(stores, vendor_id)
             assert event is not None
             assert event["unread_count"] == total, (step, event)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database of each backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-        return
-    name = f"tocsin_counts_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def test_the_migration_backfills_counts_from_existing_rows(fresh_url: str) -> None:

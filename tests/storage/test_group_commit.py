@@ -12,32 +12,13 @@ import asyncio
 import json
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
-import pytest
 
-from tests.conftest import PgDatabases
 from tocsin import metrics
 from tocsin.notifications.service import NewNotification, NotificationService
-from tocsin.storage import migrate
 from tocsin.storage.stores import Stores
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def stores(
-    request: pytest.FixtureRequest, tmp_path: Path, pg_databases: PgDatabases
-) -> AsyncIterator[Stores]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'gc.db'}"
-        migrate.upgrade(url)
-    else:
-        url = pg_databases.new()
-    s = Stores(url)
-    await s.connect()
-    yield s
-    await s.disconnect()
 
 
 def batches() -> tuple[float, float]:
