@@ -78,15 +78,23 @@ async def _signed_in(request: Request) -> Session | None:
     return session
 
 
-async def _post(request: Request) -> tuple[Session, FormData] | Response:
-    """The form of a signed-in admin's post, after its CSRF check (403 if it fails)."""
-    rt = runtime(request)
+async def _form(request: Request) -> tuple[Session, FormData] | Response:
+    """A post's session and form, after its CSRF check (403 if it fails)."""
     form = await request.form()
-    session = adminauth.read_session(rt.settings, request)
+    session = adminauth.read_session(runtime(request).settings, request)
     if not adminauth.csrf_ok(session, form.get(adminauth.CSRF_FIELD)):
         return _forbidden(request)
     assert session is not None
-    if not await adminauth.still_valid(rt.admins, session):
+    return session, form
+
+
+async def _post(request: Request) -> tuple[Session, FormData] | Response:
+    """The form of a signed-in admin's post, after its CSRF check (403 if it fails)."""
+    checked = await _form(request)
+    if isinstance(checked, Response):
+        return checked
+    session, form = checked
+    if not await adminauth.still_valid(runtime(request).admins, session):
         return redirect("/admin/login")
     return session, form
 
@@ -109,11 +117,10 @@ async def login_form(request: Request) -> Response:
 
 async def login(request: Request) -> Response:
     rt = runtime(request)
-    form = await request.form()
-    session = adminauth.read_session(rt.settings, request)
-    if not adminauth.csrf_ok(session, form.get(adminauth.CSRF_FIELD)):
-        return _forbidden(request)
-    assert session is not None
+    checked = await _form(request)
+    if isinstance(checked, Response):
+        return checked
+    session, form = checked
     client = request.client.host if request.client else "unknown"
     username = str(form.get("username", ""))[:USERNAME_MAX]
     password = str(form.get("password", ""))
@@ -138,11 +145,10 @@ async def login(request: Request) -> Response:
 
 async def logout(request: Request) -> Response:
     rt = runtime(request)
-    form = await request.form()
-    session = adminauth.read_session(rt.settings, request)
-    if not adminauth.csrf_ok(session, form.get(adminauth.CSRF_FIELD)):
-        return _forbidden(request)
-    assert session is not None
+    checked = await _form(request)
+    if isinstance(checked, Response):
+        return checked
+    session, _ = checked
     if session.id:
         await rt.admins.close_session(session.id)
     response = redirect("/admin/login")
