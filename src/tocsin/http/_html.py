@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from typing import Any
+from typing import Any, Literal
 
 import jinja2
 from starlette.requests import Request
@@ -84,3 +84,32 @@ def secure_cookies(request: Request) -> bool:
     uvicorn does not trust for `X-Forwarded-Proto`), else when the request was HTTPS."""
     settings: Settings = request.app.state.settings
     return settings.production or request.url.scheme == "https"
+
+
+SameSite = Literal["lax", "strict"]
+
+
+def set_cookie(
+    response: Response,
+    request: Request,
+    name: str,
+    value: str,
+    *,
+    max_age: int,
+    path: str,
+    samesite: SameSite,
+) -> None:
+    """An HttpOnly cookie, `Secure` where `secure_cookies` says so."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=path,
+        httponly=True,
+        samesite=samesite,
+        secure=secure_cookies(request),
+    )
+
+
+def clear_cookie(response: Response, name: str, *, path: str, samesite: SameSite) -> None:
+    response.delete_cookie(name, path=path, httponly=True, samesite=samesite)

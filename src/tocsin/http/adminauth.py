@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tocsin.admin.accounts import AdminAccounts
-from tocsin.http._html import secure_cookies
+from tocsin.http import _html
 from tocsin.settings import Settings
 
 COOKIE = "tocsin_admin"
@@ -89,19 +89,19 @@ def read_session(settings: Settings, request: Request) -> Session | None:
 
 
 def set_cookie(response: Response, value: str, request: Request) -> None:
-    response.set_cookie(
+    _html.set_cookie(
+        response,
+        request,
         COOKIE,
         value,
         max_age=SESSION_TTL,
         path=COOKIE_PATH,
-        httponly=True,
         samesite="strict",
-        secure=secure_cookies(request),
     )
 
 
 def clear_cookie(response: Response) -> None:
-    response.delete_cookie(COOKIE, path=COOKIE_PATH, httponly=True, samesite="strict")
+    _html.clear_cookie(response, COOKIE, path=COOKIE_PATH, samesite="strict")
 
 
 def csrf_ok(session: Session | None, sent: object) -> bool:

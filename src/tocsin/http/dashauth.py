@@ -23,8 +23,7 @@ import time
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tocsin.http import auth
-from tocsin.http._html import secure_cookies
+from tocsin.http import _html, auth
 from tocsin.settings import Settings
 
 LOGIN_COOKIE = "tocsin_login"
@@ -72,19 +71,19 @@ def login_ok(settings: Settings, request: Request, token: str, sent: object) -> 
 
 
 def set_login_cookie(response: Response, nonce: str, request: Request) -> None:
-    response.set_cookie(
+    _html.set_cookie(
+        response,
+        request,
         LOGIN_COOKIE,
         nonce,
         max_age=LOGIN_TTL,
         path=LOGIN_COOKIE_PATH,
-        httponly=True,
         samesite="strict",
-        secure=secure_cookies(request),
     )
 
 
 def clear_login_cookie(response: Response) -> None:
-    response.delete_cookie(LOGIN_COOKIE, path=LOGIN_COOKIE_PATH, httponly=True, samesite="strict")
+    _html.clear_cookie(response, LOGIN_COOKIE, path=LOGIN_COOKIE_PATH, samesite="strict")
 
 
 def logout_csrf(settings: Settings, request: Request) -> str:

@@ -25,7 +25,7 @@ from tocsin.delivery.channels import CHANNELS
 from tocsin.errors import NotFound, Unauthorized, UnsupportedMediaType
 from tocsin.fields import PRIORITIES
 from tocsin.http import auth, dashauth
-from tocsin.http._html import redirect, render, secure_cookies
+from tocsin.http._html import clear_cookie, redirect, render, set_cookie
 from tocsin.http._request import read_body, runtime
 from tocsin.marketplace.registry import NOTIFICATION_TYPES
 from tocsin.notifications import samples as sample_notifications
@@ -155,14 +155,15 @@ async def confirm_login(request: Request) -> Response:
             request, "dashboard/signin.html", {"error": exc.detail}, status=401, headers=NO_REFERRER
         )
     response = redirect("/dashboard", headers=NO_REFERRER)
-    response.set_cookie(
+    # Lax: the sign-in link may be followed from another site (an email, the marketplace).
+    set_cookie(
+        response,
+        request,
         auth.COOKIE,
         token,
         max_age=max(0, expires - int(time.time())),
         path="/",
-        httponly=True,
         samesite="lax",
-        secure=secure_cookies(request),
     )
     dashauth.clear_login_cookie(response)
     return response
@@ -176,7 +177,7 @@ async def logout(request: Request) -> Response:
             request, "This sign-out did not come from the dashboard. Sign out from its menu."
         )
     response = redirect("/dashboard/signin")
-    response.delete_cookie(auth.COOKIE, path="/", httponly=True, samesite="lax")
+    clear_cookie(response, auth.COOKIE, path="/", samesite="lax")
     return response
 
 
