@@ -31,7 +31,20 @@ EVENTS_INGESTED = Counter(
     "tocsin_marketplace_events_total", "Marketplace events received", ["type", "result"]
 )
 DELIVERY_ATTEMPTS = Counter(
-    "tocsin_delivery_attempts_total", "Email and SMS send attempts", ["channel", "result"]
+    "tocsin_delivery_attempts_total",
+    "Delivery attempts per channel (email, sms, push) and result (sent, retry, failed, skipped)",
+    ["channel", "result"],
+)
+DELIVERY_LAG = Histogram(
+    "tocsin_delivery_due_to_sent_seconds",
+    "From when a delivery attempt was due (queued, held or retried until then) to it being sent",
+    ["channel"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0),
+)
+PUBLISH_TO_STREAM = Histogram(
+    "tocsin_publish_to_stream_seconds",
+    "From a notification's created_at to the hub handing it to this process's streams",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 WRITE_BATCH = Histogram(
     "tocsin_write_batch_size",

@@ -70,3 +70,5 @@ class Delivery:
     message: dict[str, Any]
     attempt: int
     notification_id: str | None = None
+    # When this attempt was due (ms): queued, held or retried until then.
+    due_at: int | None = None

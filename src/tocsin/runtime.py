@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from tocsin.admin.accounts import AdminAccounts
 from tocsin.admin.reports import Reports
 from tocsin.credentials import Credentials
+from tocsin.delivery.audit import DeliveryAudit
 from tocsin.delivery.history import DeliveryHistory
 from tocsin.delivery.subscriptions import PushSubscriptions
 from tocsin.marketplace.ingest import Ingest
@@ -23,6 +24,7 @@ from tocsin.realtime.eventlog.sql import SqlLog
 from tocsin.realtime.hub import Hub
 from tocsin.realtime.relay import Relay
 from tocsin.realtime.slots import LocalSlots, RedisSlots, Slots
+from tocsin.realtime.tally import TallyFlusher
 from tocsin.realtime.wire import CloseReason
 from tocsin.settings import DEV_API_KEY, Settings
 from tocsin.storage import migrate
@@ -47,12 +49,14 @@ class Runtime:
     preferences: PreferenceService
     contacts: ContactService
     deliveries: DeliveryHistory
+    audit: DeliveryAudit
     reports: Reports
     admins: AdminAccounts
     push: PushSubscriptions
     # Open streams and waiting polls per vendor; requests per publisher key (or no limit).
     slots: Slots
     publisher_rate: RateLimiter | None
+    tally: TallyFlusher
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -84,11 +88,13 @@ class Runtime:
             preferences=PreferenceService(stores),
             contacts=ContactService(stores),
             deliveries=DeliveryHistory(stores.deliveries),
+            audit=DeliveryAudit(stores),
             reports=Reports(stores, hub),
             admins=AdminAccounts(stores.admins),
             push=pipeline.push,
             slots=slots,
             publisher_rate=RateLimiter(rate) if rate else None,
+            tally=TallyFlusher(hub.tally, stores, settings.stream_tally_seconds),
         )
 
     async def start(self, *, workers: bool) -> None:
@@ -104,6 +110,7 @@ class Runtime:
         await self.log.start(self.hub)
         await self.slots.start()
         await self.pipeline.start(workers=workers)
+        self.tally.start()
         if workers:
             self.tasks.append(asyncio.create_task(self.relay.run(), name="tocsin-relay"))
 
@@ -113,6 +120,7 @@ class Runtime:
 
     async def stop(self) -> None:
         self.hub.close_all(CloseReason.SHUTDOWN)
+        await self.tally.stop()  # the last counts, before the database goes
         await self.pipeline.stop()
         for task in self.tasks:
             task.cancel()

@@ -89,6 +89,8 @@ class Settings:
     # Vendors hash into this many partitions (Redis Cluster hash tags); fixed per deployment.
     redis_partitions: int = field(default=64, metadata={"env": "REDIS_PARTITIONS"})
     relay_interval_seconds: float = field(default=1.0, metadata={"env": "RELAY_INTERVAL_SECONDS"})
+    # How often each process adds its "streamed to N tabs" counts to SQL (the delivery audit).
+    stream_tally_seconds: float = field(default=1.0, metadata={"env": "STREAM_TALLY_SECONDS"})
     # An event log failing this long while Redis answers makes `/healthz` answer 503.
     liveness_seconds: float = field(default=30.0, metadata={"env": "LIVENESS_SECONDS"})
     max_body_bytes: int = field(default=256 * 1024, metadata={"env": "MAX_BODY_BYTES"})
@@ -245,6 +247,8 @@ class Settings:
                 raise ConfigError("TOCSIN_SECRET_KEY must be at least 32 characters")
         if self.heartbeat_seconds <= 0:
             raise ConfigError("TOCSIN_HEARTBEAT_SECONDS must be positive")
+        if self.stream_tally_seconds <= 0:
+            raise ConfigError("TOCSIN_STREAM_TALLY_SECONDS must be positive")
         if self.subscriber_queue_size < 1 or self.replay_max_events < 1:
             raise ConfigError("queue and replay limits must be at least 1")
         if self.slot_ttl_seconds < 3:

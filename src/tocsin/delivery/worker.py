@@ -153,6 +153,9 @@ class DeliveryWorker:
             await self.gone(delivery)
         result = "sent" if error is None else ("retry" if retry_at is not None else "failed")
         metrics.DELIVERY_ATTEMPTS.labels(delivery.channel, result).inc()
+        if error is None and delivery.due_at is not None:
+            lag = max(0, now_ms() - delivery.due_at) / 1000
+            metrics.DELIVERY_LAG.labels(delivery.channel).observe(lag)
         if error is not None:
             log.warning(
                 "delivery %s (%s to vendor %s), attempt %d: %s%s",

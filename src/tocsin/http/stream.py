@@ -35,10 +35,11 @@ async def _read(rt: Runtime, vendor_id: str, after: str | None, limit: int) -> R
 
 def _head(
     settings: Settings, first: ReadResult, resumed: bool
-) -> tuple[list[bytes], str, Position]:
+) -> tuple[list[bytes], str, Position, list[wire.Event]]:
     """What a stream sends before live events: `retry:`, then the replay or a reset.
 
-    Also the epoch and position it reaches, from which live events go on.
+    Also the epoch and position it reaches, from which live events go on, and
+    the events replayed.
     """
     frames = [wire.retry_frame(settings.retry_ms)]
     head = wire.parse_id(first.head)
@@ -57,7 +58,8 @@ def _head(
         if first.events:
             cursor = first.events[-1].position
             epoch = first.events[-1].epoch
-    return frames, epoch, cursor
+        return frames, epoch, cursor, first.events
+    return frames, epoch, cursor, []
 
 
 async def _subscribe(rt: Runtime, sub: Subscriber) -> None:
@@ -127,6 +129,9 @@ async def poll(request: Request) -> Response:
         metrics.RESETS.labels(result.reset).inc()
         return _poll_body([], result.head, result.reset)
     POLL_DELIVERED.inc(len(result.events))
+    for event in result.events:
+        if event.name == wire.NEW_NOTIFICATION:
+            rt.hub.tally.polled(vendor.id, event)
     last_id = result.events[-1].id if result.events else after
     return _poll_body(result.events, last_id, None)
 

@@ -10,7 +10,9 @@ keeps a bounded backlog; one that falls `queue_size` events behind is closed
 neither grow memory without bound nor slow anyone else down.
 
 The hub's `wheel` holds every subscriber's deadlines (heartbeats, lifetimes,
-token expiry, send timeouts) behind one loop timer.
+token expiry, send timeouts) behind one loop timer; its `tally` counts, per
+notification, the streams that wrote it (one dict update per event, stored
+in batches by `tocsin.realtime.tally.TallyFlusher`).
 """
 
 from __future__ import annotations
@@ -20,18 +22,23 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol
 
 from tocsin import metrics
+from tocsin.realtime.tally import StreamTally
 from tocsin.realtime.timers import TimerWheel
 from tocsin.realtime.wire import CloseReason, Event
 
 STREAM_DELIVERIES = metrics.EVENTS_DELIVERED.labels("sse")
+
+# What `Subscriber.push` did with an event: nothing, wrote it to the stream, or queued it
+# (the stream writes it later, and counts it in the hub's `tally` then).
+DROPPED, WRITTEN, QUEUED = 0, 1, 2
 
 
 class Subscriber(Protocol):
     vendor_id: str
     closed: CloseReason | None
 
-    def push(self, event: Event) -> bool:
-        """Take `event` now, from the hub's loop, without blocking; whether a stream took it."""
+    def push(self, event: Event) -> int:
+        """Take `event` now, from the hub's loop, without blocking; what it did with it."""
 
     def close(self, reason: CloseReason) -> None:
         """End (the first reason given is kept); the subscriber unsubscribes itself."""
@@ -48,10 +55,10 @@ class Waiter:
         self._ready = False
         self._future: asyncio.Future[None] | None = None
 
-    def push(self, event: Event) -> bool:
+    def push(self, event: Event) -> int:
         self._ready = True
         self._wake()
-        return False
+        return DROPPED  # the poll reads it from the log (and counts it)
 
     def close(self, reason: CloseReason) -> None:
         if self.closed is None:
@@ -85,6 +92,7 @@ class Hub:
     def __init__(self, queue_size: int, *, resolution: float = 0.1) -> None:
         self.queue_size = queue_size
         self.wheel = TimerWheel(resolution)
+        self.tally = StreamTally()
         self._subs: dict[str, set[Subscriber]] = {}
         self._watching: dict[str, asyncio.Task[None]] = {}
         self.on_watch: WatchHook | None = None
@@ -138,10 +146,16 @@ class Hub:
             return
         delivered = 0
         for event in events:
+            taken = written = 0
             # A copy: a subscriber never unsubscribes inside `push`, but a hook might.
             for sub in tuple(subs):
-                if sub.push(event):
-                    delivered += 1
+                done = sub.push(event)
+                if done:
+                    taken += 1
+                    written += done == WRITTEN
+            if taken:
+                delivered += taken
+                self.tally.published(vendor_id, event, written)
         if delivered:
             STREAM_DELIVERIES.inc(delivered)
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
 from starlette.responses import Response
@@ -38,7 +38,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from tocsin import metrics
 from tocsin.realtime import wire
-from tocsin.realtime.hub import Hub
+from tocsin.realtime.hub import DROPPED, QUEUED, WRITTEN, Hub
 from tocsin.realtime.wire import CloseReason, Event, Position
 
 _HEADERS = [
@@ -148,8 +148,16 @@ class EventStream(Response):
         self._slow_task: asyncio.Task[None] | None = None
         self._ending = False
 
-    def prepare(self, head: list[bytes], epoch: str, cursor: Position) -> None:
-        """Frames to send first (`retry:`, the replay or a reset), and the position they reach."""
+    def prepare(
+        self, head: list[bytes], epoch: str, cursor: Position, replayed: Sequence[Event] = ()
+    ) -> None:
+        """Frames to send first (`retry:`, the replay or a reset), and the position they reach.
+
+        `replayed` are the events whose frames the head holds, counted as written now.
+        """
+        for event in replayed:
+            if event.name == wire.NEW_NOTIFICATION:
+                self._hub.tally.streamed(self.vendor_id, event)
         self._epoch = epoch
         self._cursor = cursor
         if self._backlog is not None:
@@ -157,26 +165,26 @@ class EventStream(Response):
 
     # -- from the hub's loop -------------------------------------------------
 
-    def push(self, event: Event) -> bool:
+    def push(self, event: Event) -> int:
         state = self._state
         if state == _LIVE:
             if event.epoch != self._epoch:
                 self.close(CloseReason.LOG_CHANGED)
-                return False
+                return DROPPED
             if event.position <= self._cursor:
-                return False  # the replay sent it already
+                return DROPPED  # the replay sent it already
             self._cursor = event.position
             self._write(_messages.of(event))
-            return True
+            return WRITTEN
         backlog = self._backlog
         if backlog is None or self.closed is not None:
-            return False
+            return DROPPED
         if len(backlog) >= self._hub.queue_size:
             metrics.SLOW_CONSUMERS.inc()
             self.close(CloseReason.SLOW_CONSUMER)
-            return False
+            return DROPPED
         backlog.append(event)
-        return True
+        return QUEUED
 
     def close(self, reason: CloseReason) -> None:
         if self.closed is not None:
@@ -221,6 +229,8 @@ class EventStream(Response):
         if item.position <= self._cursor:
             return None
         self._cursor = item.position
+        if item.name == wire.NEW_NOTIFICATION:
+            self._hub.tally.streamed(self.vendor_id, item)
         return _messages.of(item)
 
     def _step(self, message: Message) -> Step | None:

@@ -126,6 +126,21 @@ def poll_body(events: Sequence[Event], last_id: str, reset: ResetReason | None) 
     return body + "}"
 
 
+def notification_ref(event: Event) -> tuple[str, int] | None:
+    """The id and `created_at` (ms) of the notification a `new_notification` event carries.
+
+    None for any other event, or one whose data is not a notification's.
+    """
+    if event.name != NEW_NOTIFICATION:
+        return None
+    try:
+        n = json.loads(event.data)["notification"]
+        moment = datetime.fromisoformat(n["created_at"])
+        return str(n["id"]), int(moment.timestamp() * 1000)
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def iso(ms: int | None) -> str | None:
     """A time (ms since the epoch) as clients see it: ISO 8601, UTC, milliseconds."""
     if ms is None:

@@ -143,6 +143,7 @@ class DeliveryStore:
             message=json.loads(r["message"]),
             attempt=int(r["attempts"]),
             notification_id=r["notification_id"],
+            due_at=int(r["next_attempt_at"]),
         )
 
     async def finish(self, delivery: Delivery, *, error: str | None, retry_at: int | None) -> None:
@@ -221,6 +222,18 @@ class DeliveryStore:
         if channel is not None:
             conds.append(D.channel == channel)
         query = sa.select(deliveries).where(*conds).order_by(D.id.desc()).limit(limit)
+        return await self._with_attempts(query)
+
+    async def for_notification(self, vendor_id: str, notification_id: str) -> list[Row]:
+        """The deliveries of one notification, oldest first, each with its `attempt_log`."""
+        query = (
+            sa.select(deliveries)
+            .where(D.notification_id == notification_id, D.vendor_id == vendor_id)
+            .order_by(D.id)
+        )
+        return await self._with_attempts(query)
+
+    async def _with_attempts(self, query: sa.Select[Any]) -> list[Row]:
         rows = [dict(r._mapping) for r in await self.db.fetch_all(query)]
         ids: Sequence[int] = [r["id"] for r in rows]
         log: dict[int, list[Row]] = {i: [] for i in ids}

@@ -155,6 +155,7 @@ deliveries = sa.Table(
     sa.Column("updated_at", sa.BigInteger, nullable=False),
     sa.Index("ix_deliveries_vendor", "vendor_id", "id"),
     sa.Index("ix_deliveries_due", "status", "next_attempt_at"),
+    sa.Index("ix_deliveries_notification", "notification_id"),  # migration 0009: the audit
 )
 
 delivery_attempts = sa.Table(
@@ -215,4 +216,23 @@ push_subscriptions = sa.Table(
     sa.Column("updated_at", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("vendor_id", "endpoint", name="uq_push_subscriptions_endpoint"),
     sa.Index("ix_push_subscriptions_vendor", "vendor_id", "updated_at"),
+)
+
+
+# -- the delivery audit (migration 0009) -------------------------------------------
+
+# How many tabs a notification reached: streams it was written to and polls that
+# returned it, summed over every process. Each process counts in memory and adds
+# its counts here about once a second (`tocsin.realtime.tally`), so the hub's
+# fan-out never waits on a write.
+notification_streams = sa.Table(
+    "notification_streams",
+    metadata,
+    sa.Column("notification_id", sa.String(26), primary_key=True),
+    sa.Column("vendor_id", sa.String(64), nullable=False),
+    sa.Column("streams", sa.BigInteger, nullable=False),
+    sa.Column("polls", sa.BigInteger, nullable=False),
+    # The first and the last time (ms) a stream or a poll was handed it.
+    sa.Column("first_at", sa.BigInteger, nullable=False),
+    sa.Column("last_at", sa.BigInteger, nullable=False),
 )

@@ -17,6 +17,7 @@ from tocsin.storage.preferences import PreferenceStore
 from tocsin.storage.processed_events import ProcessedEventStore
 from tocsin.storage.push_subscriptions import PushSubscriptionStore
 from tocsin.storage.reports import ReportStore
+from tocsin.storage.streams import StreamCountStore
 from tocsin.storage.vendors import VendorStore
 
 
@@ -38,6 +39,7 @@ class Stores:
         self.processed_events = ProcessedEventStore(db)
         self.push_subscriptions = PushSubscriptionStore(db)
         self.reports = ReportStore(db)
+        self.streams = StreamCountStore(db)
         self.vendors = VendorStore(db)
 
     @property
