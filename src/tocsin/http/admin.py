@@ -1,4 +1,5 @@
-"""Admin pages: sign-in, overview, one vendor, test notifications and events, delivery log.
+"""Admin pages: sign-in, overview, one vendor, one notification's delivery audit, test
+notifications and events, delivery log.
 
 Server-rendered (jinja2, autoescaped), no script. Every form carries the
 session's CSRF token; a post without it, or with a wrong one, is answered 403.
@@ -19,7 +20,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tocsin.admin.accounts import USERNAME_MAX, Throttle
-from tocsin.errors import TocsinError
+from tocsin.delivery.audit import skip_reason
+from tocsin.errors import NotFound, TocsinError
 from tocsin.fields import PRIORITIES, VENDOR_ID, field_errors
 from tocsin.http import adminauth
 from tocsin.http._html import redirect, render
@@ -236,6 +238,34 @@ async def vendor(request: Request) -> Response:
     return await _vendor_page(request, session, vendor_id)
 
 
+async def notification(request: Request) -> Response:
+    """The delivery audit of one notification: tabs, seen and read, every channel's attempts."""
+    session = await _signed_in(request)
+    if session is None:
+        return redirect("/admin/login")
+    vendor_id = _vendor_id(request)
+    notification_id = str(request.path_params["notification_id"])
+    try:
+        if vendor_id is None:
+            raise NotFound("no such vendor id")
+        story = await runtime(request).audit.story(vendor_id, notification_id)
+    except NotFound:
+        reason = "No such notification of this vendor."
+        return render(request, "admin/forbidden.html", {"reason": reason}, status=404)
+    return _page(
+        request,
+        "admin/notification.html",
+        session,
+        {
+            "vendor_id": vendor_id,
+            "n": story.notification,
+            "story": story,
+            "skip_reason": skip_reason,
+            "data": json.dumps(story.notification.data, indent=2, ensure_ascii=False),
+        },
+    )
+
+
 async def send_notification(request: Request) -> Response:
     checked = await _post(request)
     if isinstance(checked, Response):
@@ -378,6 +408,11 @@ routes = [
     Route("/admin/logout", logout, methods=["POST"]),
     Route("/admin/vendors/{vendor_id}", vendor, methods=["GET"]),
     Route("/admin/vendors/{vendor_id}/notifications", send_notification, methods=["POST"]),
+    Route(
+        "/admin/vendors/{vendor_id}/notifications/{notification_id}",
+        notification,
+        methods=["GET"],
+    ),
     Route("/admin/events", event_form, methods=["GET"]),
     Route("/admin/events", send_event, methods=["POST"]),
     Route("/admin/deliveries", deliveries, methods=["GET"]),

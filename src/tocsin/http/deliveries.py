@@ -1,4 +1,10 @@
-"""The delivery log: `GET /api/v1/deliveries` (vendor) and `…/vendors/{vendor_id}/deliveries`."""
+"""The delivery log and the audit of one notification, for the vendor and the publisher.
+
+`GET /api/v1/deliveries` and `…/vendors/{vendor_id}/deliveries`: the log.
+`GET /api/v1/notifications/{id}/deliveries` and
+`…/vendors/{vendor_id}/notifications/{id}/deliveries`: one notification's story
+(`tocsin.delivery.audit`); another vendor's notification is a 404, like an absent one.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +14,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tocsin.delivery.audit import Story, skip_reason
 from tocsin.delivery.channels import QUEUED
 from tocsin.delivery.history import STATUSES
 from tocsin.errors import ValidationFailed
 from tocsin.http import auth
 from tocsin.http._request import query_int, query_row_id, runtime, vendor_path
 from tocsin.model import Row
+from tocsin.realtime import wire
 from tocsin.realtime.wire import iso
 
 
@@ -43,6 +51,58 @@ def _delivery(row: Row) -> dict[str, Any]:
             for a in row["attempt_log"]
         ],
     }
+
+
+def _audited(row: Row) -> dict[str, Any]:
+    """A delivery in the audit: as in the log, with its purpose, hold and skip reason."""
+    purpose = row.get("purpose")
+    return {
+        **_delivery(row),
+        "purpose": None if purpose is None else str(purpose),
+        "held_until": iso(row.get("held_until")),
+        "skip_reason": skip_reason(row),
+    }
+
+
+def story_json(story: Story) -> dict[str, Any]:
+    s = story.streamed
+    return {
+        "notification": wire.notification(story.notification),
+        "streamed": {
+            "tabs": story.tabs,
+            "streams": int(s["streams"]) if s else 0,
+            "polls": int(s["polls"]) if s else 0,
+            "first_at": iso(s["first_at"]) if s else None,
+            "last_at": iso(s["last_at"]) if s else None,
+        },
+        "deliveries": [_audited(d) for d in story.deliveries],
+        "timeline": [
+            {
+                "at": iso(step.at),
+                "what": step.what,
+                "channel": step.channel,
+                "delivery_id": None if step.delivery_id is None else str(step.delivery_id),
+                "detail": step.detail,
+            }
+            for step in story.timeline
+        ],
+    }
+
+
+async def _audit(request: Request, vendor_id: str) -> Response:
+    notification_id = str(request.path_params["notification_id"])
+    story = await runtime(request).audit.story(vendor_id, notification_id)
+    return JSONResponse(story_json(story))
+
+
+async def vendor_audit(request: Request) -> Response:
+    vendor = await auth.vendor(request)
+    return await _audit(request, vendor.id)
+
+
+async def publisher_audit(request: Request) -> Response:
+    await auth.publisher(request)
+    return await _audit(request, vendor_path(request))
 
 
 def _choice(request: Request, name: str, allowed: tuple[str, ...]) -> str | None:
@@ -85,4 +145,10 @@ async def publisher_deliveries(request: Request) -> Response:
 routes = [
     Route("/api/v1/deliveries", vendor_deliveries, methods=["GET"]),
     Route("/api/v1/vendors/{vendor_id}/deliveries", publisher_deliveries, methods=["GET"]),
+    Route("/api/v1/notifications/{notification_id}/deliveries", vendor_audit, methods=["GET"]),
+    Route(
+        "/api/v1/vendors/{vendor_id}/notifications/{notification_id}/deliveries",
+        publisher_audit,
+        methods=["GET"],
+    ),
 ]

@@ -42,6 +42,7 @@ _MODELS: list[tuple[type[BaseModel], Mode]] = [
     (models.UnreadCount, "serialization"),
     (models.TokenOut, "serialization"),
     (models.PollOut, "serialization"),
+    (models.NotificationAudit, "serialization"),
     (models.Problem, "serialization"),
 ]
 
@@ -365,6 +366,31 @@ def document(token_max_ttl: int) -> dict[str, Any]:
                 "parameters": [vendor_path, *DELIVERY_PARAMS],
                 "responses": {"200": _object("deliveries"), **_problems(401, 403, 422)},
             }
+        },
+        "/api/v1/notifications/{notification_id}/deliveries": {
+            "parameters": [id_path],
+            "get": {
+                "summary": (
+                    "The delivery audit of one notification: tabs it was streamed to, seen and "
+                    "read, every channel's deliveries with their attempts, and a timeline"
+                ),
+                "security": VENDOR,
+                "responses": {
+                    "200": _json(models.NotificationAudit, "the notification's story"),
+                    **_problems(401, 404),
+                },
+            },
+        },
+        "/api/v1/vendors/{vendor_id}/notifications/{notification_id}/deliveries": {
+            "parameters": [vendor_path, id_path],
+            "get": {
+                "summary": "The delivery audit of one of a vendor's notifications",
+                "security": PUBLISHER,
+                "responses": {
+                    "200": _json(models.NotificationAudit, "the notification's story"),
+                    **_problems(401, 403, 404, 422),
+                },
+            },
         },
         "/api/v1/push/subscriptions": {
             "get": {

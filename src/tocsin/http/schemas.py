@@ -150,3 +150,65 @@ class PollOut(BaseModel):
     last_id: str
     reset: bool
     reason: str | None = None
+
+
+# -- the delivery audit (`GET /api/v1/notifications/{id}/deliveries`) ------------------
+
+
+class DeliveryAttempt(BaseModel):
+    attempt: int
+    # sending (in flight, or its worker died) | sent | failed | skipped | interrupted
+    status: str
+    error: str | None
+    started_at: datetime
+    finished_at: datetime | None
+
+
+class AuditedDelivery(BaseModel):
+    id: str
+    vendor_id: str
+    event_id: str | None
+    notification_id: str | None
+    type: str
+    channel: str
+    recipient: str
+    status: Literal["pending", "sending", "sent", "failed", "skipped"]
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    attempt_log: list[DeliveryAttempt]
+    # Why it was queued (instant, grace, escalation, digest), where the deployment records it.
+    purpose: str | None
+    # Held (quiet hours) until then.
+    held_until: datetime | None
+    # Why it was settled without being sent (`status` skipped).
+    skip_reason: str | None
+
+
+class Streamed(BaseModel):
+    """Tabs the notification reached: live streams it was written to plus polls that returned it."""
+
+    tabs: int
+    streams: int
+    polls: int
+    first_at: datetime | None
+    last_at: datetime | None
+
+
+class AuditStep(BaseModel):
+    at: datetime
+    # created, streamed, seen, read, archived, queued, held until, due, and each attempt's
+    # status (sending, sent, failed, skipped, interrupted)
+    what: str
+    channel: str | None
+    delivery_id: str | None
+    detail: str | None
+
+
+class NotificationAudit(BaseModel):
+    notification: Notification
+    streamed: Streamed
+    deliveries: list[AuditedDelivery]
+    timeline: list[AuditStep]

@@ -1,0 +1,262 @@
+"""The delivery audit end to end: the story of one notification across every channel.
+
+A tocsin of each backend mails through a real SMTP server (aiosmtpd), texts
+through the SMS webhook server and pushes to the local push service; the
+vendor has two tabs open (SSE over real sockets) and a poll. The audit must
+tell all of it: created, streamed to 3 tabs (2 streams, 1 poll), seen, read,
+the email accepted, the SMS failed once then accepted, the push sent — or
+skipped, with its reason, when a tab saw the notification first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from tests._push import Browser, PushService
+from tests._server import Server, free_port
+from tests.conftest import ServerFactory, mint_token, redis_backend_only
+from tests.events.conftest import Api, Hook, SmtpServer, delivery_env, wait_until
+from tests.stream._sse import Stream
+from tocsin.delivery.push import generate_keys
+
+PUBLIC, PRIVATE = generate_keys()
+GRACE = 1.0
+
+
+@pytest.fixture
+async def push_service() -> AsyncIterator[PushService]:
+    service = await PushService(free_port()).start()
+    yield service
+    await service.stop()
+
+
+def audit_env(smtp: SmtpServer, hook: Hook, push_service: PushService) -> dict[str, str]:
+    return delivery_env(
+        smtp,
+        hook,
+        TOCSIN_VAPID_PUBLIC_KEY=PUBLIC,
+        TOCSIN_VAPID_PRIVATE_KEY=PRIVATE,
+        TOCSIN_VAPID_SUBJECT="mailto:ops@shop.example",
+        TOCSIN_PUSH_GRACE_SECONDS=str(GRACE),
+        TOCSIN_PUSH_ALLOW_HOSTS=f"127.0.0.1:{push_service.port}",
+        TOCSIN_PUSH_TIMEOUT_SECONDS="3",
+        TOCSIN_STREAM_TALLY_SECONDS="0.2",
+    )
+
+
+@pytest.fixture
+def auditing(
+    make_server: ServerFactory, smtp: SmtpServer, hook: Hook, push_service: PushService
+) -> Server:
+    return make_server(audit_env(smtp, hook, push_service))
+
+
+@pytest.fixture
+async def api(auditing: Server) -> AsyncIterator[Api]:
+    a = Api(auditing.url)
+    yield a
+    await a.aclose()
+
+
+async def audit(client: httpx.AsyncClient, notification_id: str) -> dict[str, Any]:
+    r = await client.get(f"/api/v1/notifications/{notification_id}/deliveries")
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def settled(story: dict[str, Any], channels: set[str], statuses: tuple[str, ...]) -> bool:
+    by_channel = {d["channel"]: d["status"] for d in story["deliveries"]}
+    return set(by_channel) == channels and all(s in statuses for s in by_channel.values())
+
+
+def payment_failed(vendor: str) -> dict[str, str]:
+    return {"order_id": "A-77", "vendor_id": vendor, "amount": "19.90", "currency": "EUR"}
+
+
+async def test_the_audit_tells_the_story_of_one_notification_across_channels(
+    api: Api,
+    auditing: Server,
+    smtp: SmtpServer,
+    hook: Hook,
+    push_service: PushService,
+    vendor: str,
+) -> None:
+    client = api.vendor(vendor)
+    await api.contact(vendor, email="shop@vendor.example", phone="+995555123456")
+    browser = Browser()
+    sub = await client.post(
+        "/api/v1/push/subscriptions", json=browser.subscription(push_service.endpoint("p"))
+    )
+    assert sub.status_code == 201, sub.text
+    hook.statuses = [500]  # the SMS provider fails once; the retry goes through
+    head = (await client.get("/api/v1/stream/poll")).json()["last_id"]
+    token = mint_token(auditing.url, vendor)
+    # A stream is subscribed once its response starts: what is published next reaches it.
+    async with Stream(auditing.url, token) as tab1, Stream(auditing.url, token) as tab2:
+        r = await api.event("payment.failed", payment_failed(vendor))
+        assert r.status_code == 202, r.text
+        [notification_id] = r.json()["notifications"]
+        for tab in (tab1, tab2):
+            event = await tab.next()
+            assert event.data["notification"]["id"] == notification_id
+    polled = await client.get("/api/v1/stream/poll", params={"after": head})
+    assert [e["data"]["notification"]["id"] for e in polled.json()["events"]] == [notification_id]
+
+    # The push waits for the grace; once it is sent, a tab shows the notification and it is read.
+    await wait_until(
+        lambda: settled_now(client, notification_id, {"email", "sms", "push"}),
+        what="every channel sent",
+    )
+    seen = await client.post("/api/v1/notifications/seen", json={"ids": [notification_id]})
+    assert seen.json() == {"updated": 1}
+    read = await client.patch(f"/api/v1/notifications/{notification_id}", json={"read": True})
+    assert read.status_code == 200
+
+    async def counted() -> dict[str, Any] | None:
+        story = await audit(client, notification_id)
+        return story if story["streamed"]["tabs"] == 3 else None
+
+    story = await wait_until(counted, what="3 tabs counted")
+    n = story["notification"]
+    assert n["id"] == notification_id
+    assert n["type"] == "payment_failed"
+    assert n["seen_at"] is not None
+    assert n["read_at"] is not None
+    streamed = story["streamed"]
+    assert (streamed["streams"], streamed["polls"]) == (2, 1)
+    assert n["created_at"] <= streamed["first_at"] <= streamed["last_at"]
+
+    by_channel = {d["channel"]: d for d in story["deliveries"]}
+    assert set(by_channel) == {"email", "sms", "push"}
+    email, sms, push = by_channel["email"], by_channel["sms"], by_channel["push"]
+    assert email["recipient"] == "shop@vendor.example"
+    assert [a["status"] for a in email["attempt_log"]] == ["sent"]
+    assert len(smtp.box.to("shop@vendor.example")) == 1
+    assert sms["recipient"] == "+995555123456"
+    assert [a["status"] for a in sms["attempt_log"]] == ["failed", "sent"]
+    assert "500" in sms["attempt_log"][0]["error"]
+    assert sms["attempts"] == 2
+    assert sms["last_error"] is None
+    assert push["recipient"] == sub.json()["id"]
+    assert [a["status"] for a in push["attempt_log"]] == ["sent"]
+    assert len(push_service.to("p")) == 1
+    for d in story["deliveries"]:
+        assert d["notification_id"] == notification_id
+        assert d["status"] == "sent"
+        assert d["skip_reason"] is None
+        assert d["held_until"] is None
+
+    timeline = story["timeline"]
+    times = [datetime.fromisoformat(step["at"]) for step in timeline]
+    assert times == sorted(times)
+    assert timeline[0]["what"] == "created"
+    steps = [(s["what"], s["channel"]) for s in timeline]
+    for expected in [
+        ("streamed", "in_app"),
+        ("seen", "in_app"),
+        ("read", "in_app"),
+        ("queued", "email"),
+        ("sent", "email"),
+        ("failed", "sms"),
+        ("sent", "sms"),
+        ("queued", "push"),
+        ("sent", "push"),
+    ]:
+        assert expected in steps, expected
+    assert steps.index(("failed", "sms")) < steps.index(("sent", "sms"))
+    assert steps.index(("sent", "push")) < steps.index(("seen", "in_app"))
+    [streamed_step] = [s for s in timeline if s["what"] == "streamed"]
+    assert streamed_step["detail"] == "3 tabs: 2 streams, 1 polls"
+
+    # The publisher reads the same story through the vendor's path.
+    r = await api.publisher.get(
+        f"/api/v1/vendors/{vendor}/notifications/{notification_id}/deliveries"
+    )
+    assert r.status_code == 200
+    assert r.json()["deliveries"] == story["deliveries"]
+
+    metrics = httpx.get(auditing.url + "/metrics").text
+    assert 'tocsin_delivery_due_to_sent_seconds_count{channel="email"} 1.0' in metrics
+    assert 'tocsin_delivery_due_to_sent_seconds_count{channel="sms"} 1.0' in metrics
+    assert 'tocsin_delivery_due_to_sent_seconds_count{channel="push"} 1.0' in metrics
+    assert 'tocsin_delivery_attempts_total{channel="sms",result="retry"} 1.0' in metrics
+    assert "tocsin_publish_to_stream_seconds_count 1.0" in metrics
+
+
+async def settled_now(client: httpx.AsyncClient, notification_id: str, channels: set[str]) -> bool:
+    return settled(await audit(client, notification_id), channels, ("sent",))
+
+
+async def test_a_push_a_tab_saw_first_is_skipped_with_its_reason(
+    api: Api, push_service: PushService, vendor: str
+) -> None:
+    client = api.vendor(vendor)
+    sub = await client.post(
+        "/api/v1/push/subscriptions", json=Browser().subscription(push_service.endpoint("s"))
+    )
+    assert sub.status_code == 201
+    r = await api.event("payment.failed", payment_failed(vendor))
+    [notification_id] = r.json()["notifications"]
+    seen = await client.post("/api/v1/notifications/seen", json={"ids": [notification_id]})
+    assert seen.json() == {"updated": 1}
+
+    async def skipped() -> dict[str, Any] | None:
+        story = await audit(client, notification_id)
+        return story if settled(story, {"push"}, ("skipped",)) else None
+
+    story = await wait_until(skipped, what="the push skipped")
+    [push] = story["deliveries"]
+    assert "seen" in push["skip_reason"]
+    assert push["attempt_log"][0]["status"] == "skipped"
+    assert story["streamed"] == {
+        "tabs": 0,
+        "streams": 0,
+        "polls": 0,
+        "first_at": None,
+        "last_at": None,
+    }
+    assert ("skipped", "push") in [(s["what"], s["channel"]) for s in story["timeline"]]
+    assert push_service.to("s") == []
+
+
+@redis_backend_only
+async def test_tabs_on_two_processes_add_up(
+    make_server: ServerFactory,
+    smtp: SmtpServer,
+    hook: Hook,
+    push_service: PushService,
+    vendor: str,
+) -> None:
+    """Two tocsin processes share PostgreSQL and Redis; each counts its own streams."""
+    env = audit_env(smtp, hook, push_service)
+    first, second = make_server(env), make_server(env)
+    token = mint_token(first.url, vendor)
+    a = Api(first.url)
+    try:
+        async with (
+            Stream(first.url, token) as t1,
+            Stream(second.url, token) as t2,
+            Stream(second.url, token) as t3,
+        ):
+            r = await a.event("payment.failed", payment_failed(vendor))
+            [notification_id] = r.json()["notifications"]
+            for tab in (t1, t2, t3):
+                assert (await tab.next()).data["notification"]["id"] == notification_id
+        client = a.vendor(vendor)
+
+        async def counted() -> dict[str, Any] | None:
+            story = await audit(client, notification_id)
+            return story if story["streamed"]["streams"] == 3 else None
+
+        story = await wait_until(counted, what="3 streams over 2 processes")
+        assert story["streamed"]["tabs"] == 3
+        for srv, count in ((first, 1), (second, 1)):
+            text = httpx.get(srv.url + "/metrics").text
+            assert f"tocsin_publish_to_stream_seconds_count {count}.0" in text
+    finally:
+        await a.aclose()
