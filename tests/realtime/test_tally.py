@@ -15,8 +15,9 @@ import uuid
 from prometheus_client import REGISTRY
 
 from tests.realtime.test_sse import Connection, _until
+from tocsin.model import Notification
 from tocsin.realtime import wire
-from tocsin.realtime.hub import QUEUED, WRITTEN, Hub, Waiter
+from tocsin.realtime.hub import Hub, Waiter
 from tocsin.realtime.sse import EventStream
 from tocsin.realtime.tally import StreamTally, TallyFlusher
 from tocsin.realtime.wire import CloseReason
@@ -39,14 +40,14 @@ def _event(seq: int, notification_id: str = NID, created_ms: int | None = None) 
 
 
 class Tab:
-    """A subscriber that answers what it is told to: written now, or queued."""
+    """A subscriber that answers what it is told to: written now, or not (queued, closed)."""
 
-    def __init__(self, vendor_id: str, answer: int) -> None:
+    def __init__(self, vendor_id: str, answer: bool) -> None:
         self.vendor_id = vendor_id
         self.closed: CloseReason | None = None
         self.answer = answer
 
-    def push(self, event: wire.Event) -> int:
+    def push(self, event: wire.Event) -> bool:
         return self.answer
 
     def close(self, reason: CloseReason) -> None:
@@ -70,10 +71,10 @@ def test_notification_ref_reads_the_id_and_creation_time() -> None:
 
 async def test_the_hub_counts_streams_written_at_once_and_observes_the_latency() -> None:
     hub = Hub(queue_size=10)
-    for answer in (WRITTEN, WRITTEN, QUEUED):
+    for answer in (True, True, False):  # the third queues it, or has closed
         await hub.subscribe(Tab("a", answer))
     await hub.subscribe(Waiter("a"))
-    await hub.subscribe(Tab("b", WRITTEN))
+    await hub.subscribe(Tab("b", True))
     before = _latency_count()
     hub.publish("a", [_event(1, created_ms=int(time.time() * 1000) - 250)])
     assert _latency_count() == before + 1, "observed once per event, not per stream"
@@ -137,3 +138,27 @@ async def test_a_stream_counts_each_notification_once_across_replay_backlog_and_
     assert {n: c.streams for n, c in hub.tally.pending.items()} == dict.fromkeys(ids, 1)
     conn.hang_up()
     await asyncio.wait_for(task, 2)
+
+
+def test_notification_ref_is_not_fooled_by_keys_and_text_of_the_notification() -> None:
+    """It reads our own encoding without decoding it: `data` and texts may say anything."""
+    created = 1_700_000_000_456
+    fake = '"created_at":"2001-01-01T00:00:00.000Z"'
+    n = Notification(
+        id=NID,
+        vendor_id="a",
+        type="t",
+        title=f"say {fake}",
+        body=fake,
+        data={"created_at": "2001-01-01T00:00:00.000Z", "id": "x", "nested": {"k": fake}},
+        priority="normal",
+        link=None,
+        created_at=created,
+        read_at=created + 5000,
+        seen_at=None,
+        archived_at=None,
+        dedupe_key=fake,
+    )
+    data = wire.dumps({"notification": wire.notification(n), "unread_count": 1})
+    event = wire.Event("x_1", EPOCH, (1, 0), wire.NEW_NOTIFICATION, data)
+    assert wire.notification_ref(event) == (NID, created)

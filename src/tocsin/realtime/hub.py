@@ -28,17 +28,17 @@ from tocsin.realtime.wire import CloseReason, Event
 
 STREAM_DELIVERIES = metrics.EVENTS_DELIVERED.labels("sse")
 
-# What `Subscriber.push` did with an event: nothing, wrote it to the stream, or queued it
-# (the stream writes it later, and counts it in the hub's `tally` then).
-DROPPED, WRITTEN, QUEUED = 0, 1, 2
-
 
 class Subscriber(Protocol):
     vendor_id: str
     closed: CloseReason | None
 
-    def push(self, event: Event) -> int:
-        """Take `event` now, from the hub's loop, without blocking; what it did with it."""
+    def push(self, event: Event) -> bool:
+        """Take `event` now, from the hub's loop, without blocking; whether it was written now.
+
+        A stream that queues the event instead counts it (`STREAM_DELIVERIES`, the
+        hub's `tally`) when it writes it.
+        """
 
     def close(self, reason: CloseReason) -> None:
         """End (the first reason given is kept); the subscriber unsubscribes itself."""
@@ -55,10 +55,10 @@ class Waiter:
         self._ready = False
         self._future: asyncio.Future[None] | None = None
 
-    def push(self, event: Event) -> int:
+    def push(self, event: Event) -> bool:
         self._ready = True
         self._wake()
-        return DROPPED  # the poll reads it from the log (and counts it)
+        return False  # the poll reads it from the log (and counts it)
 
     def close(self, reason: CloseReason) -> None:
         if self.closed is None:
@@ -146,15 +146,13 @@ class Hub:
             return
         delivered = 0
         for event in events:
-            taken = written = 0
+            written = 0
             # A copy: a subscriber never unsubscribes inside `push`, but a hook might.
             for sub in tuple(subs):
-                done = sub.push(event)
-                if done:
-                    taken += 1
-                    written += done == WRITTEN
-            if taken:
-                delivered += taken
+                if sub.push(event):
+                    written += 1
+            if written:
+                delivered += written
                 self.tally.published(vendor_id, event, written)
         if delivered:
             STREAM_DELIVERIES.inc(delivered)

@@ -38,7 +38,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from tocsin import metrics
 from tocsin.realtime import wire
-from tocsin.realtime.hub import DROPPED, QUEUED, WRITTEN, Hub
+from tocsin.realtime.hub import STREAM_DELIVERIES, Hub
 from tocsin.realtime.wire import CloseReason, Event, Position
 
 _HEADERS = [
@@ -165,26 +165,26 @@ class EventStream(Response):
 
     # -- from the hub's loop -------------------------------------------------
 
-    def push(self, event: Event) -> int:
+    def push(self, event: Event) -> bool:
         state = self._state
         if state == _LIVE:
             if event.epoch != self._epoch:
                 self.close(CloseReason.LOG_CHANGED)
-                return DROPPED
+                return False
             if event.position <= self._cursor:
-                return DROPPED  # the replay sent it already
+                return False  # the replay sent it already
             self._cursor = event.position
             self._write(_messages.of(event))
-            return WRITTEN
+            return True
         backlog = self._backlog
         if backlog is None or self.closed is not None:
-            return DROPPED
+            return False
         if len(backlog) >= self._hub.queue_size:
             metrics.SLOW_CONSUMERS.inc()
             self.close(CloseReason.SLOW_CONSUMER)
-            return DROPPED
-        backlog.append(event)
-        return QUEUED
+            return False
+        backlog.append(event)  # counted when written (`_accept`)
+        return False
 
     def close(self, reason: CloseReason) -> None:
         if self.closed is not None:
@@ -229,6 +229,7 @@ class EventStream(Response):
         if item.position <= self._cursor:
             return None
         self._cursor = item.position
+        STREAM_DELIVERIES.inc()
         if item.name == wire.NEW_NOTIFICATION:
             self._hub.tally.streamed(self.vendor_id, item)
         return _messages.of(item)

@@ -34,14 +34,13 @@ class StreamTally:
         self.dropped = 0
 
     def published(self, vendor_id: str, event: Event, written: int) -> None:
-        """The hub handed `event` to this process's streams, `written` of which sent it at once."""
+        """The hub wrote `event` to `written` streams of this process (once per event)."""
         ref = notification_ref(event)
         if ref is None:
             return
         now = time.time()
         metrics.PUBLISH_TO_STREAM.observe(max(0.0, now - ref[1] / 1000))
-        if written:
-            self._add(vendor_id, ref[0], int(now * 1000), streams=written)
+        self._add(vendor_id, ref[0], int(now * 1000), streams=written)
 
     def streamed(self, vendor_id: str, event: Event) -> None:
         """One stream wrote `event` (from its backlog, or its replay)."""
