@@ -15,7 +15,7 @@ from tocsin.delivery.history import DeliveryHistory
 from tocsin.delivery.subscriptions import PushSubscriptions
 from tocsin.marketplace.ingest import Ingest
 from tocsin.marketplace.pipeline import Pipeline
-from tocsin.marketplace.vendors import ContactService, PreferenceService
+from tocsin.marketplace.vendors import ContactService, PreferenceService, SettingsService
 from tocsin.notifications.service import NotificationService
 from tocsin.ratelimit import RateLimiter
 from tocsin.realtime.eventlog import EventLog
@@ -48,6 +48,7 @@ class Runtime:
     ingest: Ingest
     preferences: PreferenceService
     contacts: ContactService
+    vendor_settings: SettingsService
     deliveries: DeliveryHistory
     audit: DeliveryAudit
     reports: Reports
@@ -87,6 +88,7 @@ class Runtime:
             ingest=pipeline.ingest,
             preferences=PreferenceService(stores),
             contacts=ContactService(stores),
+            vendor_settings=SettingsService(stores),
             deliveries=DeliveryHistory(stores.deliveries),
             audit=DeliveryAudit(stores),
             reports=Reports(stores, hub),

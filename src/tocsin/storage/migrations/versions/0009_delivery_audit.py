@@ -1,7 +1,9 @@
-"""The delivery audit: tabs a notification was streamed to, deliveries by notification.
+"""The delivery audit: the tabs each notification was streamed to.
+
+(Deliveries by notification use `ix_deliveries_notification`, from 0007.)
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
@@ -25,9 +27,7 @@ def upgrade() -> None:
         sa.Column("first_at", sa.BigInteger, nullable=False),
         sa.Column("last_at", sa.BigInteger, nullable=False),
     )
-    op.create_index("ix_deliveries_notification", "deliveries", ["notification_id"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_deliveries_notification", table_name="deliveries")
     op.drop_table("notification_streams")
