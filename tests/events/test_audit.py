@@ -10,6 +10,8 @@ skipped, with its reason, when a tab saw the notification first.
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -19,10 +21,16 @@ import pytest
 
 from tests._push import Browser, PushService
 from tests._server import Server, free_port
+from tests.api.conftest import ADMIN_PASSWORD, admin_sign_in
+from tests.browser.conftest import create_admin
 from tests.conftest import ServerFactory, mint_token, redis_backend_only
 from tests.events.conftest import Api, Hook, SmtpServer, delivery_env, wait_until
 from tests.stream._sse import Stream
+from tocsin._ids import now_ms
 from tocsin.delivery.push import generate_keys
+from tocsin.realtime.wire import iso
+from tocsin.storage.schema import deliveries, digest_items
+from tocsin.storage.stores import Stores
 
 PUBLIC, PRIVATE = generate_keys()
 GRACE = 1.0
@@ -260,3 +268,141 @@ async def test_tabs_on_two_processes_add_up(
             assert f"tocsin_publish_to_stream_seconds_count {count}.0" in text
     finally:
         await a.aclose()
+
+
+async def _delivery(stores: Stores, vendor: str, **fields: Any) -> int:
+    now = now_ms()
+    row = {
+        "key": f"test:{uuid.uuid4().hex}",
+        "vendor_id": vendor,
+        "event_id": None,
+        "type": "order_created",
+        "recipient": "+995555123456",
+        "message": "{}",
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+        **fields,
+    }
+    made = await stores.db.fetch_val(deliveries.insert().values(**row).returning(deliveries.c.id))
+    return int(made)
+
+
+async def test_escalations_quiet_hours_holds_and_digests_are_told_explicitly(
+    make_server: ServerFactory, vendor: str
+) -> None:
+    """Deliveries as the schedules leave them (written here through the stores, the server's
+    worker off): an escalation cancelled, one scheduled, an SMS held by quiet hours and
+    sent at their end, a digest that lists the notification."""
+    srv = make_server({"TOCSIN_RUN_WORKERS": "false"})
+    api = Api(srv.url)
+    stores = Stores(srv.env["TOCSIN_DATABASE_URL"])
+    await stores.connect()
+    try:
+        r = await api.publisher.post(
+            f"/api/v1/vendors/{vendor}/notifications",
+            json={"type": "order_created", "title": "New order <b>#9</b>"},
+        )
+        nid = r.json()["id"]
+        now = now_ms()
+        push = await _delivery(
+            stores, vendor, notification_id=nid, channel="push", purpose="escalation"
+        )
+        sms = await _delivery(
+            stores,
+            vendor,
+            notification_id=nid,
+            channel="sms",
+            purpose="escalation",
+            next_attempt_at=now + 900_000,
+        )
+        held = await _delivery(
+            stores,
+            vendor,
+            notification_id=nid,
+            channel="email",
+            purpose="instant",
+            held_from=now - 60_000,
+            held_until=now,
+        )
+        digest = await _delivery(
+            stores,
+            vendor,
+            key=f"digest:{vendor}:{now}",
+            notification_id=None,
+            channel="email",
+            purpose="digest",
+        )
+        await stores.db.execute(
+            digest_items.insert().values(
+                key=f"item:{nid}",
+                vendor_id=vendor,
+                digest_key=f"digest:{vendor}:{now}",
+                notification_id=nid,
+                type="order_created",
+                line="New order #9",
+                link=None,
+                created_at=now,
+            )
+        )
+        other = await _delivery(stores, vendor, notification_id=None, channel="email")
+        claimed = await stores.deliveries.claim(push, 5000)
+        assert claimed is not None
+        await stores.deliveries.skip(claimed, "cancelled: seen in a live tab")
+        for delivery_id in (held, digest):
+            claimed = await stores.deliveries.claim(delivery_id, 5000)
+            assert claimed is not None
+            await stores.deliveries.finish(claimed, error=None, retry_at=None)
+
+        story = await audit(api.vendor(vendor), nid)
+        assert {int(d["id"]) for d in story["deliveries"]} == {push, sms, held, digest}
+        assert other not in {int(d["id"]) for d in story["deliveries"]}
+        escalations = {int(e["delivery_id"]): e for e in story["escalations"]}
+        assert set(escalations) == {push, sms}
+        assert escalations[push]["state"] == "cancelled"
+        assert escalations[push]["reason"] == "cancelled: seen in a live tab"
+        assert escalations[push]["settled_at"] is not None
+        assert escalations[sms]["state"] == "scheduled"
+        assert escalations[sms]["settled_at"] is None
+        assert escalations[sms]["due_at"] == iso(now + 900_000)
+        [held_json] = [d for d in story["deliveries"] if int(d["id"]) == held]
+        assert (held_json["held_from"], held_json["held_until"]) == (
+            iso(now - 60_000),
+            iso(now),
+        )
+        assert held_json["status"] == "sent"
+        [listing] = story["digests"]
+        assert listing["digest_id"] == str(digest)
+        assert listing["status"] == "sent"
+        assert listing["sent_at"] is not None
+        steps = [(s["what"], s["channel"]) for s in story["timeline"]]
+        for expected in [
+            ("escalation scheduled", "push"),
+            ("escalation cancelled", "push"),
+            ("escalation scheduled", "sms"),
+            ("due", "sms"),
+            ("held", "email"),
+            ("listed in digest", "email"),
+        ]:
+            assert expected in steps, expected
+        assert steps[-1] == ("due", "sms")
+
+        client = httpx.AsyncClient(base_url=srv.url, timeout=10)
+        try:
+            username = f"ops-{uuid.uuid4().hex[:8]}"
+            create_admin(srv, username, ADMIN_PASSWORD)
+            await admin_sign_in(client, username)
+            page = await client.get(f"/admin/vendors/{vendor}/notifications/{nid}")
+        finally:
+            await client.aclose()
+        assert page.status_code == 200
+        assert "New order &lt;b&gt;#9&lt;/b&gt;" in page.text
+        assert "data-audit-escalations" in page.text
+        assert "data-audit-digests" in page.text
+        assert "cancelled: seen in a live tab" in page.text
+        assert re.search(r"<span class=\"pill\">scheduled</span>", page.text)
+    finally:
+        await stores.disconnect()
+        await api.aclose()

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tocsin.delivery.audit import Story, skip_reason
+from tocsin.delivery.audit import ESCALATION, Story, escalation_state, skip_reason
 from tocsin.delivery.channels import QUEUED
 from tocsin.delivery.history import STATUSES
 from tocsin.errors import ValidationFailed
@@ -59,13 +59,38 @@ def _audited(row: Row) -> dict[str, Any]:
     return {
         **_delivery(row),
         "purpose": None if purpose is None else str(purpose),
+        "held_from": iso(row.get("held_from")),
         "held_until": iso(row.get("held_until")),
         "skip_reason": skip_reason(row),
     }
 
 
+def _escalation(row: Row) -> dict[str, Any]:
+    state = escalation_state(row)
+    return {
+        "delivery_id": str(row["id"]),
+        "channel": row["channel"],
+        "state": state,
+        "due_at": iso(row.get("held_from") or row["next_attempt_at"]),
+        "settled_at": None if state in ("scheduled", "firing") else iso(row["updated_at"]),
+        "reason": skip_reason(row) or (row["last_error"] if state == "failed" else None),
+    }
+
+
+def _listing(item: Row, by_id: dict[int, Row]) -> dict[str, Any]:
+    digest = by_id.get(item["digest_id"]) if item["digest_id"] is not None else None
+    sent = digest is not None and digest["status"] == "sent"
+    return {
+        "digest_id": None if item["digest_id"] is None else str(item["digest_id"]),
+        "listed_at": iso(item["created_at"]),
+        "status": None if digest is None else digest["status"],
+        "sent_at": iso(digest["updated_at"]) if sent and digest is not None else None,
+    }
+
+
 def story_json(story: Story) -> dict[str, Any]:
     s = story.streamed
+    by_id = {int(d["id"]): d for d in story.deliveries}
     return {
         "notification": wire.notification(story.notification),
         "streamed": {
@@ -76,6 +101,8 @@ def story_json(story: Story) -> dict[str, Any]:
             "last_at": iso(s["last_at"]) if s else None,
         },
         "deliveries": [_audited(d) for d in story.deliveries],
+        "escalations": [_escalation(d) for d in story.deliveries if d.get("purpose") == ESCALATION],
+        "digests": [_listing(item, by_id) for item in story.listings],
         "timeline": [
             {
                 "at": iso(step.at),

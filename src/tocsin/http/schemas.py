@@ -181,7 +181,8 @@ class AuditedDelivery(BaseModel):
     attempt_log: list[DeliveryAttempt]
     # Why it was queued (instant, grace, escalation, digest), where the deployment records it.
     purpose: str | None
-    # Held (quiet hours) until then.
+    # Quiet hours held it: due at `held_from`, it waited until `held_until`.
+    held_from: datetime | None
     held_until: datetime | None
     # Why it was settled without being sent (`status` skipped).
     skip_reason: str | None
@@ -199,16 +200,41 @@ class Streamed(BaseModel):
 
 class AuditStep(BaseModel):
     at: datetime
-    # created, streamed, seen, read, archived, queued, held until, due, and each attempt's
-    # status (sending, sent, failed, skipped, interrupted)
+    # created, streamed, seen, read, archived, listed in digest; per delivery queued
+    # (escalation scheduled), held, due, and each attempt's status (sending, sent, failed,
+    # skipped, interrupted; escalation fired, escalation cancelled)
     what: str
     channel: str | None
     delivery_id: str | None
     detail: str | None
 
 
+class Escalation(BaseModel):
+    """A push or SMS sent only if the notification stays unseen: scheduled, then fired
+    or cancelled (seen or read first)."""
+
+    delivery_id: str
+    channel: str
+    state: Literal["scheduled", "firing", "fired", "cancelled", "failed"]
+    due_at: datetime
+    settled_at: datetime | None
+    reason: str | None
+
+
+class DigestListing(BaseModel):
+    """A digest email that lists the notification (instead of an email of its own)."""
+
+    digest_id: str | None
+    listed_at: datetime
+    status: Literal["pending", "sending", "sent", "failed", "skipped"] | None
+    sent_at: datetime | None
+
+
 class NotificationAudit(BaseModel):
     notification: Notification
     streamed: Streamed
+    # Every delivery of the notification, the digests that list it included.
     deliveries: list[AuditedDelivery]
+    escalations: list[Escalation]
+    digests: list[DigestListing]
     timeline: list[AuditStep]

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from tocsin._ids import now_ms
 from tocsin.model import Delivery, Row
 from tocsin.storage.db import Database
-from tocsin.storage.schema import deliveries, delivery_attempts, notifications
+from tocsin.storage.schema import deliveries, delivery_attempts, digest_items, notifications
 
 D = deliveries.c
 A = delivery_attempts.c
@@ -225,13 +225,35 @@ class DeliveryStore:
         return await self._with_attempts(query)
 
     async def for_notification(self, vendor_id: str, notification_id: str) -> list[Row]:
-        """The deliveries of one notification, oldest first, each with its `attempt_log`."""
+        """The deliveries of one notification, and the digests that list it, oldest first,
+        each with its `attempt_log`."""
+        listed_in = sa.select(digest_items.c.digest_key).where(
+            digest_items.c.notification_id == notification_id,
+            digest_items.c.vendor_id == vendor_id,
+        )
         query = (
             sa.select(deliveries)
-            .where(D.notification_id == notification_id, D.vendor_id == vendor_id)
+            .where(
+                D.vendor_id == vendor_id,
+                sa.or_(D.notification_id == notification_id, D.key.in_(listed_in)),
+            )
             .order_by(D.id)
         )
         return await self._with_attempts(query)
+
+    async def listings(self, vendor_id: str, notification_id: str) -> list[Row]:
+        """The digest items that list a notification, each with its digest's delivery id
+        (`digest_id`), oldest first."""
+        query = (
+            sa.select(digest_items, D.id.label("digest_id"))
+            .select_from(digest_items.outerjoin(deliveries, D.key == digest_items.c.digest_key))
+            .where(
+                digest_items.c.notification_id == notification_id,
+                digest_items.c.vendor_id == vendor_id,
+            )
+            .order_by(digest_items.c.id)
+        )
+        return [dict(r._mapping) for r in await self.db.fetch_all(query)]
 
     async def _with_attempts(self, query: sa.Select[Any]) -> list[Row]:
         rows = [dict(r._mapping) for r in await self.db.fetch_all(query)]
