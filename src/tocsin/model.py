@@ -72,6 +72,8 @@ class Delivery:
     notification_id: str | None = None
     # When this attempt was due (ms): queued, held or retried until then.
     due_at: int | None = None
+    # `instant`, `grace`, `escalation` or `digest` (see `storage.schema.deliveries`).
+    purpose: str = "instant"
 
 
 @dataclass(frozen=True, slots=True)

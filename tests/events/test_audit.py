@@ -101,6 +101,9 @@ async def test_the_audit_tells_the_story_of_one_notification_across_channels(
         "/api/v1/push/subscriptions", json=browser.subscription(push_service.endpoint("p"))
     )
     assert sub.status_code == 201, sub.text
+    # At once by email and SMS, and a push after the grace unless a tab shows it first.
+    no_escalation = {"payment_failed": {"escalate": None}}
+    assert (await client.put("/api/v1/preferences", json=no_escalation)).status_code == 200
     hook.statuses = [500]  # the SMS provider fails once; the retry goes through
     head = (await client.get("/api/v1/stream/poll")).json()["last_id"]
     token = mint_token(auditing.url, vendor)
@@ -208,6 +211,8 @@ async def test_a_push_a_tab_saw_first_is_skipped_with_its_reason(
         "/api/v1/push/subscriptions", json=Browser().subscription(push_service.endpoint("s"))
     )
     assert sub.status_code == 201
+    no_escalation = {"payment_failed": {"escalate": None}}
+    assert (await client.put("/api/v1/preferences", json=no_escalation)).status_code == 200
     r = await api.event("payment.failed", payment_failed(vendor))
     [notification_id] = r.json()["notifications"]
     seen = await client.post("/api/v1/notifications/seen", json={"ids": [notification_id]})
