@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -24,7 +24,8 @@ from tests._server import Server, free_port
 from tests.api.conftest import ADMIN_PASSWORD, admin_sign_in
 from tests.browser.conftest import create_admin
 from tests.conftest import ServerFactory, mint_token, redis_backend_only
-from tests.events.conftest import Api, Hook, SmtpServer, delivery_env, wait_until
+from tests.events.conftest import Api, Hook, SmtpServer, delivery_env, order, wait_until
+from tests.events.test_schedules import execute
 from tests.stream._sse import Stream
 from tocsin._ids import now_ms
 from tocsin.delivery.push import generate_keys
@@ -411,3 +412,98 @@ async def test_escalations_quiet_hours_holds_and_digests_are_told_explicitly(
     finally:
         await stores.disconnect()
         await api.aclose()
+
+
+async def test_the_audit_follows_the_schedules_escalation_digest_and_quiet_hours(
+    api: Api, auditing: Server, push_service: PushService, hook: Hook, vendor: str
+) -> None:
+    """The real schedules: an escalation's push fires and, once a tab has seen the order,
+    its SMS is cancelled; a low-stock notice is listed in an hourly digest that then
+    leaves; an SMS in quiet hours is held until their end."""
+    client = api.vendor(vendor)
+    await api.contact(vendor, email=f"{vendor}@vendor.example", phone="+995555123456")
+    await client.post(
+        "/api/v1/push/subscriptions", json=Browser().subscription(push_service.endpoint("e"))
+    )
+    prefs = {
+        "order_created": {
+            "email": False,
+            "sms": False,
+            "push": False,
+            "escalate": {"push_after_s": 1, "sms_after_s": 30},
+        },
+        "stock_low": {"email": True, "email_mode": "hourly", "push": False},
+        "payment_received": {"sms": True, "email": False, "push": False},
+    }
+    assert (await client.put("/api/v1/preferences", json=prefs)).status_code == 200
+
+    # Escalation: the push fires after a second; the order is then seen, so no SMS.
+    r = await api.event("order.created", order("S-1", (vendor, "S1", 1, "5.00")))
+    [order_id] = r.json()["notifications"]
+    await wait_until(lambda: push_service.to("e"), what="the escalation's push")
+    seen = await client.post("/api/v1/notifications/seen", json={"ids": [order_id]})
+    assert seen.json() == {"updated": 1}
+
+    async def escalated() -> dict[str, Any] | None:
+        story = await audit(client, order_id)
+        states = {e["channel"]: e["state"] for e in story["escalations"]}
+        return story if states == {"push": "fired", "sms": "cancelled"} else None
+
+    story = await wait_until(escalated, what="the push fired and the SMS cancelled")
+    by_channel = {e["channel"]: e for e in story["escalations"]}
+    assert by_channel["sms"]["reason"] == "cancelled: seen in a live tab"
+    created = datetime.fromisoformat(story["notification"]["created_at"])
+    assert datetime.fromisoformat(by_channel["push"]["due_at"]) - created >= timedelta(seconds=1)
+    assert datetime.fromisoformat(by_channel["sms"]["due_at"]) - created >= timedelta(seconds=30)
+    steps = [(s["what"], s["channel"]) for s in story["timeline"]]
+    assert steps.index(("escalation fired", "push")) < steps.index(("seen", "in_app"))
+    assert steps.index(("seen", "in_app")) < steps.index(("escalation cancelled", "sms"))
+    assert hook.bodies() == []
+
+    # A digest: the notice is listed in the hour's digest, which leaves at the hour's end
+    # (the test moves the due time there, as tests/events/test_schedules.py does).
+    r = await api.event(
+        "stock.low", {"vendor_id": vendor, "sku": "M", "name": "Mug", "quantity": 1}
+    )
+    [stock_id] = r.json()["notifications"]
+    story = await audit(client, stock_id)
+    [listing] = story["digests"]
+    assert listing["status"] == "pending"
+    [digest] = [d for d in story["deliveries"] if d["purpose"] == "digest"]
+    assert listing["digest_id"] == digest["id"]
+    assert ("listed in digest", "email") in [(s["what"], s["channel"]) for s in story["timeline"]]
+    execute(
+        auditing,
+        "UPDATE deliveries SET next_attempt_at = :due WHERE id = :id",
+        due=now_ms() - 60_000,
+        id=int(digest["id"]),
+    )
+
+    async def digested() -> dict[str, Any] | None:
+        story = await audit(client, stock_id)
+        return story if story["digests"][0]["status"] == "sent" else None
+
+    story = await wait_until(digested, what="the digest sent")
+    assert story["digests"][0]["sent_at"] is not None
+
+    # Quiet hours now (UTC): the SMS of a payment waits for their end.
+    local = datetime.now(UTC)
+    quiet = {
+        "start": (local - timedelta(hours=1)).strftime("%H:%M"),
+        "end": (local + timedelta(hours=1)).strftime("%H:%M"),
+    }
+    r = await client.put("/api/v1/settings", json={"timezone": "UTC", "quiet_hours": quiet})
+    assert r.status_code == 200, r.text
+    money = {"vendor_id": vendor, "order_id": "S-1", "amount": "7", "currency": "EUR"}
+    r = await api.event("payment.received", money)
+    [payment_id] = r.json()["notifications"]
+    story = await audit(client, payment_id)
+    [sms] = story["deliveries"]
+    assert sms["status"] == "pending"
+    assert sms["held_from"] is not None
+    assert sms["held_until"] is not None
+    assert sms["next_attempt_at"] == sms["held_until"]
+    assert datetime.fromisoformat(sms["held_until"]) > datetime.now(UTC)
+    steps = [(s["what"], s["channel"]) for s in story["timeline"]]
+    assert ("held", "sms") in steps
+    assert steps[-1] == ("due", "sms")

@@ -18,8 +18,19 @@ from datetime import UTC, datetime
 from tocsin._ids import NOTIFICATION_ID
 from tocsin.errors import NotFound
 from tocsin.model import Notification, Row
-from tocsin.storage.deliveries import FAILED, PENDING, SENDING, SENT, SKIPPED
+from tocsin.storage.deliveries import (
+    CANCELLED,
+    ESCALATION,
+    FAILED,
+    PENDING,
+    SENDING,
+    SENT,
+    SKIPPED,
+    UNLESS_SEEN,
+)
 from tocsin.storage.stores import Stores
+
+__all__ = ["DeliveryAudit", "Escalation", "Story", "skip_reason"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +45,20 @@ class Step:
 
 
 @dataclass(frozen=True, slots=True)
+class Escalation:
+    """A push or SMS sent only while the notification stays unseen, and where it stands:
+    `scheduled`, `firing`, `fired`, `cancelled` (seen or read first; the worker settles it
+    as skipped when it falls due) or `failed`."""
+
+    delivery_id: int
+    channel: str
+    state: str
+    due_at: int
+    settled_at: int | None
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Story:
     notification: Notification
     # `streams`, `polls`, `first_at`, `last_at`; None: no tab has been handed it (yet).
@@ -43,6 +68,7 @@ class Story:
     deliveries: list[Row]
     # The digest items that list it, each with its digest's delivery id (`digest_id`).
     listings: list[Row]
+    escalations: list[Escalation]
     timeline: list[Step]
 
     @property
@@ -52,34 +78,53 @@ class Story:
         return int(self.streamed["streams"]) + int(self.streamed["polls"])
 
 
-ESCALATION = "escalation"
-DIGEST = "digest"
-
-
 def skip_reason(delivery: Row) -> str | None:
     """Why a delivery was settled without being sent; None if it was not."""
     return str(delivery["last_error"]) if delivery["status"] == SKIPPED else None
 
 
-def escalation_state(delivery: Row) -> str:
-    """An escalation's state: `scheduled` (waiting), `fired` (sent), `cancelled` (seen or
-    read first), `failed`, or `firing` (being sent now)."""
-    status = delivery["status"]
-    return {PENDING: "scheduled", SENT: "fired", SKIPPED: "cancelled", FAILED: "failed"}.get(
-        status, "firing"
-    )
+def _noticed(n: Notification) -> tuple[str, int] | None:
+    """Why a delivery waiting to be seen is cancelled, and since when; None if it is not."""
+    if n.read_at is not None:
+        return CANCELLED["read"], n.read_at
+    if n.seen_at is not None:
+        return CANCELLED["seen"], n.seen_at
+    return None
 
 
-def _delivery_steps(d: Row) -> list[Step]:
+def _cancelled(n: Notification, d: Row) -> tuple[str, int] | None:
+    """A pending delivery that waits to be seen, of a notification seen or read: cancelled
+    from then on, though the worker settles it only when it falls due."""
+    if d["status"] != PENDING or d["purpose"] not in UNLESS_SEEN:
+        return None
+    return _noticed(n)
+
+
+def _escalation(n: Notification, d: Row) -> Escalation:
+    status = str(d["status"])
+    due = int(d["held_from"] or d["next_attempt_at"])
+    cancelled = _cancelled(n, d)
+    if cancelled is not None:
+        return Escalation(int(d["id"]), d["channel"], "cancelled", due, cancelled[1], cancelled[0])
+    state = _STATES.get(status, "firing")
+    settled = None if state in ("scheduled", "firing") else int(d["updated_at"])
+    reason = d["last_error"] if status in (SKIPPED, FAILED) else None
+    return Escalation(int(d["id"]), d["channel"], state, due, settled, reason)
+
+
+_STATES = {PENDING: "scheduled", SENT: "fired", SKIPPED: "cancelled", FAILED: "failed"}
+
+
+def _delivery_steps(n: Notification, d: Row) -> list[Step]:
     channel, delivery_id = str(d["channel"]), int(d["id"])
-    purpose = d.get("purpose")
+    purpose = str(d["purpose"])
     escalation = purpose == ESCALATION
     queued = "escalation scheduled" if escalation else "queued"
-    detail = None if purpose is None else str(purpose)
-    if escalation or purpose == "grace":
-        detail = f"{purpose}, due {_clock(int(d.get('held_from') or d['next_attempt_at']))}"
+    detail = purpose
+    if purpose in UNLESS_SEEN:
+        detail = f"{purpose}, due {_clock(int(d['held_from'] or d['next_attempt_at']))}"
     steps = [Step(int(d["created_at"]), queued, channel, delivery_id, detail)]
-    held_from, held_until = d.get("held_from"), d.get("held_until")
+    held_from, held_until = d["held_from"], d["held_until"]
     if held_until is not None:
         at = int(held_from if held_from is not None else d["created_at"])
         hold = f"quiet hours, until {_clock(int(held_until))}"
@@ -90,7 +135,12 @@ def _delivery_steps(d: Row) -> list[Step]:
         if escalation and status in (SENT, SKIPPED):
             status = "escalation fired" if status == SENT else "escalation cancelled"
         steps.append(Step(int(at), status, channel, delivery_id, a["error"]))
-    if d["status"] == PENDING:
+    cancelled = _cancelled(n, d)
+    if cancelled is not None:
+        what = "escalation cancelled" if escalation else SKIPPED
+        reason = f"{cancelled[0]} (settled when due)"
+        steps.append(Step(cancelled[1], what, channel, delivery_id, reason))
+    elif d["status"] == PENDING:
         steps.append(Step(int(d["next_attempt_at"]), "due", channel, delivery_id))
     elif d["status"] == SENDING and not d["attempt_log"]:
         steps.append(Step(int(d["updated_at"]), SENDING, channel, delivery_id))
@@ -116,7 +166,7 @@ def _timeline(
         digest_id = None if item["digest_id"] is None else int(item["digest_id"])
         steps.append(Step(int(item["created_at"]), "listed in digest", "email", digest_id))
     for d in deliveries:
-        steps += _delivery_steps(d)
+        steps += _delivery_steps(n, d)
     # Stable: what happened at the same millisecond keeps the order it was added in.
     return sorted(steps, key=lambda s: s.at)
 
@@ -135,5 +185,6 @@ class DeliveryAudit:
         streamed = await self.stores.streams.get(vendor_id, n.id)
         deliveries = await self.stores.deliveries.for_notification(vendor_id, n.id)
         listings = await self.stores.deliveries.listings(vendor_id, n.id)
+        escalations = [_escalation(n, d) for d in deliveries if d["purpose"] == ESCALATION]
         timeline = _timeline(n, streamed, deliveries, listings)
-        return Story(n, streamed, deliveries, listings, timeline)
+        return Story(n, streamed, deliveries, listings, escalations, timeline)

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tocsin.admin.accounts import USERNAME_MAX, Throttle
-from tocsin.delivery.audit import escalation_state, skip_reason
+from tocsin.delivery.audit import skip_reason
 from tocsin.errors import NotFound, TocsinError
 from tocsin.fields import PRIORITIES, VENDOR_ID, field_errors
 from tocsin.http import adminauth
@@ -261,7 +261,6 @@ async def notification(request: Request) -> Response:
             "n": story.notification,
             "story": story,
             "skip_reason": skip_reason,
-            "escalation_state": escalation_state,
             "data": json.dumps(story.notification.data, indent=2, ensure_ascii=False),
         },
     )

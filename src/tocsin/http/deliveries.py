@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tocsin.delivery.audit import ESCALATION, Story, escalation_state, skip_reason
+from tocsin.delivery.audit import Escalation, Story, skip_reason
 from tocsin.delivery.channels import QUEUED
 from tocsin.delivery.history import STATUSES
 from tocsin.errors import ValidationFailed
@@ -58,26 +58,18 @@ def _delivery(row: Row) -> dict[str, Any]:
 
 
 def _audited(row: Row) -> dict[str, Any]:
-    """A delivery in the audit: as in the log, with its purpose, hold and skip reason."""
-    purpose = row.get("purpose")
-    return {
-        **_delivery(row),
-        "purpose": None if purpose is None else str(purpose),
-        "held_from": iso(row.get("held_from")),
-        "held_until": iso(row.get("held_until")),
-        "skip_reason": skip_reason(row),
-    }
+    """A delivery in the audit: as in the log, with why it was skipped."""
+    return {**_delivery(row), "skip_reason": skip_reason(row)}
 
 
-def _escalation(row: Row) -> dict[str, Any]:
-    state = escalation_state(row)
+def _escalation(e: Escalation) -> dict[str, Any]:
     return {
-        "delivery_id": str(row["id"]),
-        "channel": row["channel"],
-        "state": state,
-        "due_at": iso(row.get("held_from") or row["next_attempt_at"]),
-        "settled_at": None if state in ("scheduled", "firing") else iso(row["updated_at"]),
-        "reason": skip_reason(row) or (row["last_error"] if state == "failed" else None),
+        "delivery_id": str(e.delivery_id),
+        "channel": e.channel,
+        "state": e.state,
+        "due_at": iso(e.due_at),
+        "settled_at": iso(e.settled_at),
+        "reason": e.reason,
     }
 
 
@@ -105,7 +97,7 @@ def story_json(story: Story) -> dict[str, Any]:
             "last_at": iso(s["last_at"]) if s else None,
         },
         "deliveries": [_audited(d) for d in story.deliveries],
-        "escalations": [_escalation(d) for d in story.deliveries if d.get("purpose") == ESCALATION],
+        "escalations": [_escalation(e) for e in story.escalations],
         "digests": [_listing(item, by_id) for item in story.listings],
         "timeline": [
             {

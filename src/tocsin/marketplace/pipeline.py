@@ -24,15 +24,8 @@ from tocsin.marketplace.ingest import Ingest
 from tocsin.marketplace.templating import Templates
 from tocsin.notifications.service import NotificationService
 from tocsin.settings import Settings
-from tocsin.storage.deliveries import DIGEST, ESCALATION, GRACE
+from tocsin.storage.deliveries import CANCELLED, DIGEST, ESCALATION, GRACE
 from tocsin.storage.stores import Stores
-
-# Why a delivery waiting to be seen was not sent, by what happened to its notification.
-CANCELLED = {
-    "seen": "cancelled: seen in a live tab",
-    "read": "cancelled: read",
-    "deleted": "cancelled: deleted",
-}
 
 
 class Pipeline:

@@ -41,6 +41,16 @@ GRACE = "grace"
 ESCALATION = "escalation"
 DIGEST = "digest"
 PURPOSES = (INSTANT, GRACE, ESCALATION, DIGEST)
+# Purposes that wait to be seen: cancelled (skipped when due) once the notification is
+# seen or read.
+UNLESS_SEEN = (GRACE, ESCALATION)
+
+# Why a delivery waiting to be seen was not sent, by what happened to its notification.
+CANCELLED = {
+    "seen": "cancelled: seen in a live tab",
+    "read": "cancelled: read",
+    "deleted": "cancelled: deleted",
+}
 
 
 @dataclass(frozen=True, slots=True)
