@@ -94,7 +94,13 @@ async def test_contact_details_are_validated(api: Api, vendor: str) -> None:
     url = f"/api/v1/vendors/{vendor}/contact"
     r = await api.publisher.put(url, json={"email": "shop@example.com", "phone": "+4915112345678"})
     assert r.status_code == 200
-    assert r.json() == {"vendor_id": vendor, "email": "shop@example.com", "phone": "+4915112345678"}
+    assert r.json() == {
+        "vendor_id": vendor,
+        "email": "shop@example.com",
+        "phone": "+4915112345678",
+        "locale": "en",
+        "timezone": "UTC",
+    }
     r = await api.publisher.put(url, json={"email": "not an address"})
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "email"
