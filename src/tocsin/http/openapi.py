@@ -129,14 +129,25 @@ def _close_schemas(schemas: dict[str, Any], token_max_ttl: int) -> None:
     channels_ref = patch.pop("additionalProperties")
     patch["properties"] = {kind: channels_ref for kind in registry.NOTIFICATION_TYPES}
     patch["additionalProperties"] = False
+    escalate = {
+        "anyOf": [{"$ref": REF.format(model="EscalateIn")}, {"type": "null"}],
+        "description": "null: never escalate",
+    }
     schemas["Preferences"] = {
         "type": "object",
-        "description": "Every notification type, every channel: on or off.",
+        "description": (
+            "Every notification type: every channel on or off, the email's mode "
+            "(instant or a digest) and the escalation."
+        ),
         "properties": {
             kind: {
                 "type": "object",
-                "properties": {name: {"type": "boolean"} for name in channels.NAMES},
-                "required": list(channels.NAMES),
+                "properties": {
+                    **{name: {"type": "boolean"} for name in channels.NAMES},
+                    "email_mode": {"type": "string", "enum": list(registry.EMAIL_MODES)},
+                    "escalate": escalate,
+                },
+                "required": [*channels.NAMES, "email_mode", "escalate"],
                 "additionalProperties": False,
             }
             for kind in registry.NOTIFICATION_TYPES

@@ -103,11 +103,13 @@ class PreferenceService:
     async def get(self, vendor_id: str) -> Prefs:
         """Every notification type's channels: the defaults with the vendor's choices applied."""
         stored = await self.stores.preferences.get([vendor_id])
-        return merged(stored[vendor_id])
+        options = await self.stores.preferences.options([vendor_id])
+        return merged(stored[vendor_id], options[vendor_id])
 
     async def patch(self, vendor_id: str, patch: PreferencesPatch) -> Prefs:
         """Apply a partial update (422 on unknown types); the preferences after it."""
-        await self.stores.preferences.set(vendor_id, changes(patch))
+        flags, options = changes(patch)
+        await self.stores.preferences.set(vendor_id, flags, options)
         return await self.get(vendor_id)
 
 
