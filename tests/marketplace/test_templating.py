@@ -123,3 +123,45 @@ def test_a_missing_template_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_a_missing_override_directory_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="TOCSIN_TEMPLATES_DIR"):
         Templates(str(tmp_path / "nope"))
+
+
+def test_a_direct_notification_renders_from_its_own_texts_and_escapes_its_html() -> None:
+    from tocsin.model import Notification
+
+    n = Notification(
+        id="01J00000000000000000000000",
+        vendor_id="acme-tools",
+        type="announcement",
+        title="Sale <b>today</b>",
+        body="Everything & more",
+        data={},
+        priority="normal",
+        link="/news/1",
+        created_at=0,
+        read_at=None,
+        seen_at=None,
+        archived_at=None,
+        dedupe_key=None,
+    )
+    rendered = Templates(public_url="https://shop.example").render_direct(n)
+    assert rendered.blocks["title"] == "Sale <b>today</b>"
+    assert rendered.blocks["sms"] == "Sale <b>today</b>"
+    assert rendered.blocks["email_text"].startswith("Everything & more")
+    assert "https://shop.example/news/1" in rendered.blocks["email_text"]
+    assert "Sale &lt;b&gt;today&lt;/b&gt;" in rendered.html
+    assert "Everything &amp; more" in rendered.html
+    assert 'href="https://shop.example/news/1"' in rendered.html
+
+
+def test_a_digest_lists_its_items_escaped_in_html() -> None:
+    items = [
+        {"line": "New order #1 <x>", "link": "https://shop.example/orders/1", "at": "09:05"},
+        {"line": "Low stock: mug", "link": "", "at": "09:40"},
+    ]
+    rendered = Templates(public_url="https://shop.example").render_digest("acme", items)
+    assert rendered.blocks["email_subject"] == "Your digest: 2 notifications"
+    text = rendered.blocks["email_text"]
+    assert "- 09:05  New order #1 <x>\n  https://shop.example/orders/1" in text
+    assert "- 09:40  Low stock: mug" in text
+    assert "New order #1 &lt;x&gt;" in rendered.html
+    assert "<x>" not in rendered.html

@@ -8,6 +8,11 @@ autoescaped: the text parts are shown with `textContent` by the dashboard
 and sent as `text/plain`. Each channel builds its message from the blocks
 (`Channel.build`).
 
+A notification the publisher wrote itself (`POST /api/v1/vendors/{v}/notifications`)
+is rendered with `_direct.txt` and `_direct.html` from its own title, body and
+link; an email digest with `_digest.txt` (`email_subject`, `email_text`) and
+`_digest.html`, listing its items.
+
 The defaults live in `templates/notifications/`; a file of the same name in
 `TOCSIN_TEMPLATES_DIR` replaces one. `Templates.check()` compiles and renders
 every template with sample data at start-up, so a broken one stops the start
@@ -17,6 +22,7 @@ with the file and line at fault instead of failing on the first real event.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +34,7 @@ from tocsin.delivery.channels import BLOCKS, CHANNELS, HTML, IN_APP
 from tocsin.errors import ConfigError
 from tocsin.marketplace import registry
 from tocsin.marketplace.rules import Recipient
+from tocsin.model import Notification
 
 _LINK = re.compile(r"^(https?://\S+|/\S*)$")
 
@@ -56,14 +63,16 @@ class Templates:
             auto_reload=False,
         )
 
-    def _blocks(self, name: str, context: dict[str, Any]) -> dict[str, str]:
+    def _blocks(
+        self, name: str, context: dict[str, Any], blocks: tuple[str, ...] = BLOCKS
+    ) -> dict[str, str]:
         template = self.env.get_template(name)
         ctx = template.new_context(dict(context))
         # Rendering the whole template once registers the blocks of its parents.
         for _ in template.root_render_func(ctx):
             pass
         out = {}
-        for block in BLOCKS:
+        for block in blocks:
             if block not in ctx.blocks:
                 raise ConfigError(f"template {name} has no block {block!r}")
             out[block] = "".join(ctx.blocks[block][0](ctx)).strip()
@@ -72,15 +81,46 @@ class Templates:
     def render(self, recipient: Recipient) -> Rendered:
         """The blocks and HTML part of `recipient`'s notification, for every channel to build on."""
         kind = recipient.notification_type
-        context = {**recipient.context, "public_url": self.public_url}
-        blocks = self._blocks(f"{kind}.txt", context)
+        return self._render(kind, {**recipient.context, "public_url": self.public_url})
+
+    def render_direct(self, n: Notification) -> Rendered:
+        """A publisher's own notification, from its title, body and link (`_direct.*`)."""
+        context = {
+            "title": n.title,
+            "body": n.body,
+            "link": n.link or "",
+            "type": n.type,
+            "priority": n.priority,
+            "vendor_id": n.vendor_id,
+            "public_url": self.public_url,
+        }
+        return self._render("_direct", context)
+
+    def absolute(self, link: str | None) -> str | None:
+        """An email is read outside the dashboard: its links must be absolute where possible."""
+        if link and link.startswith("/") and self.public_url:
+            return self.public_url + link
+        return link or None
+
+    def _render(self, name: str, context: dict[str, Any]) -> Rendered:
+        blocks = self._blocks(f"{name}.txt", context)
         html = ""
         if HTML:
-            # An email is read outside the dashboard: its links must be absolute where possible.
-            link = blocks["link"] or None
-            if link is not None and link.startswith("/") and self.public_url:
-                link = self.public_url + link
-            html = self.env.get_template(f"{kind}.html").render({**context, "link": link})
+            link = self.absolute(blocks["link"])
+            html = self.env.get_template(f"{name}.html").render({**context, "link": link})
+        return Rendered(blocks=blocks, html=html)
+
+    def render_digest(self, vendor_id: str, items: list[dict[str, Any]]) -> Rendered:
+        """One email listing `items` (each `{line, link, at}`) from `_digest.*`."""
+        context = {
+            "items": items,
+            "count": len(items),
+            "vendor_id": vendor_id,
+            "public_url": self.public_url,
+        }
+        blocks = self._blocks("_digest.txt", context, ("email_subject", "email_text"))
+        link = self.absolute("/dashboard")
+        html = self.env.get_template("_digest.html").render({**context, "link": link})
         return Rendered(blocks=blocks, html=html)
 
     def check(self) -> None:
@@ -114,6 +154,43 @@ class Templates:
                     f"template {kind}.txt renders a link that is neither "
                     f"an http(s) URL nor a path: {notice.link!r}"
                 )
+        self._check_generic()
+
+    def _check_generic(self) -> None:
+        """The direct notification's and the digest's templates render a sample."""
+        sample = Notification(
+            id="01J00000000000000000000000",
+            vendor_id="acme-tools",
+            type="announcement",
+            title="Shop maintenance tonight",
+            body="The shop is closed from 22:00 to 23:00.",
+            data={},
+            priority="normal",
+            link="/news/1",
+            created_at=0,
+            read_at=None,
+            seen_at=None,
+            archived_at=None,
+            dedupe_key=None,
+        )
+        digest_items = [{"line": sample.title, "link": "", "at": "09:00"}]
+        renders: list[tuple[str, Callable[[], Rendered]]] = [
+            ("_direct", lambda: self.render_direct(sample)),
+            ("_digest", lambda: self.render_digest("acme-tools", digest_items)),
+        ]
+        for name, render in renders:
+            try:
+                rendered = render()
+            except jinja2.TemplateNotFound as exc:
+                raise ConfigError(f"notification template {exc.name} is missing") from None
+            except jinja2.TemplateError as exc:
+                raise ConfigError(
+                    f"notification template {name}.txt or {name}.html fails to render"
+                    f"{_where(exc)}: {exc}"
+                ) from None
+            if name == "_direct":
+                for channel in CHANNELS:
+                    channel.build(rendered)
 
 
 def _where(exc: BaseException) -> str:
