@@ -81,6 +81,7 @@ class Runtime:
         )
         bulk = BulkRunner(service)
         service.on_job = bulk.kick
+        retention = Retention(settings, stores)
         pipeline = Pipeline(settings, stores, service)
         return cls(
             settings=settings,
@@ -95,13 +96,13 @@ class Runtime:
             preferences=PreferenceService(stores),
             contacts=ContactService(stores),
             deliveries=DeliveryHistory(stores.deliveries),
-            reports=Reports(stores, hub),
+            reports=Reports(stores, hub, retention),
             admins=AdminAccounts(stores.admins),
             push=pipeline.push,
             slots=slots,
             publisher_rate=RateLimiter(rate) if rate else None,
             bulk=bulk,
-            retention=Retention(settings, stores),
+            retention=retention,
         )
 
     async def start(self, *, workers: bool) -> None:
