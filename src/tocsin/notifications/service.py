@@ -226,11 +226,13 @@ class NotificationService:
         or, over more than `sync_limit` rows, `(0, job)` for a job that does it in chunks.
         """
         column, setting, _ = _action(action)
-        many = await self.notifications.count_targets(
-            vendor_id, column, setting, f, limit=self.sync_limit + 1
+        # Found before the vendor's lock is taken: a small change then holds it
+        # for an update by primary key, not for a scan of the vendor's history.
+        ids = await self.notifications.next_chunk(
+            vendor_id, column, setting, f, below=None, limit=self.sync_limit + 1
         )
-        if many <= self.sync_limit:
-            return len(await self._apply(vendor_id, [action], ids=None, f=f)), None
+        if len(ids) <= self.sync_limit:
+            return len(await self._apply(vendor_id, [action], ids=ids, f=f)), None
         job = await self.jobs.add(new_notification_id(), vendor_id, action, f)
         self.on_job()
         return 0, job
@@ -243,8 +245,9 @@ class NotificationService:
             raise NotFound(f"no bulk job {job_id!r}")
         return found
 
-    async def run_chunk(self, job: BulkJob, lease_ms: int) -> str | None:
-        """Apply the next chunk of `job`, newest first; the job's new cursor, or None: done.
+    async def run_chunk(self, job: BulkJob, lease_ms: int, size: int | None = None) -> str | None:
+        """Apply the next chunk of `job` (`size` rows, at most `chunk`), newest first; the
+        job's new cursor, or None: done.
 
         The chunk's ids are chosen before the vendor's lock is taken, and the
         change re-checks each row under it, so the lock is held for one
@@ -252,7 +255,12 @@ class NotificationService:
         """
         column, setting, change = _action(job.action)
         ids = await self.notifications.next_chunk(
-            job.vendor_id, column, setting, job.filter, below=job.cursor, limit=self.chunk
+            job.vendor_id,
+            column,
+            setting,
+            job.filter,
+            below=job.cursor,
+            limit=min(size or self.chunk, self.chunk),
         )
         if not ids:
             await self.jobs.finish(job.id)

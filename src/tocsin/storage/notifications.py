@@ -214,21 +214,6 @@ class NotificationStore:
             conds.append(N[column].is_(None) if setting else N[column].is_not(None))
         return conds
 
-    async def count_targets(
-        self,
-        vendor_id: str,
-        column: TimeColumn | None,
-        setting: bool,
-        f: ListFilter | None,
-        *,
-        limit: int,
-    ) -> int:
-        """How many rows a change by `f` would touch, counting no further than `limit`."""
-        conds = self._targets(vendor_id, column, setting, None, f)
-        inner = sa.select(N.id).where(*conds).limit(limit).subquery()
-        value = await self.db.fetch_val(sa.select(sa.func.count()).select_from(inner))
-        return int(value or 0)
-
     async def next_chunk(
         self,
         vendor_id: str,
@@ -236,12 +221,13 @@ class NotificationStore:
         setting: bool,
         f: ListFilter | None,
         *,
-        below: str,
+        below: str | None,
         limit: int,
     ) -> list[str]:
-        """The ids of the next chunk of a change by `f`: the newest `limit` below `below`."""
+        """The ids a change by `f` would touch: the newest `limit` (below `below`, if given)."""
         conds = self._targets(vendor_id, column, setting, None, f)
-        conds.append(N.id < below)
+        if below is not None:
+            conds.append(N.id < below)
         query = sa.select(N.id).where(*conds).order_by(N.id.desc()).limit(limit)
         return [r[0] for r in await self.db.fetch_all(query)]
 
