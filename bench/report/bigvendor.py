@@ -65,7 +65,12 @@ def section(data: dict[str, Any]) -> str:
                 f"meanwhile (20/s): p50 {during['p50']:.1f} ms, p99 {during['p99']:.1f} ms, "
                 f"max {during['max']:.1f} ms. The bare driver's single `UPDATE` of the same rows "
                 f"(rolled back) took {run['bare_mark_all_read_s']:.2f} s — as long as the "
-                "vendor's lock would be held if the change were one statement.",
+                + (
+                    "vendor's lock"
+                    if backend == "postgres"
+                    else "database's one writer (every vendor's writes)"
+                )
+                + " would be held if the change were one statement.",
             ]
         lines.append("")
     lines.append("![big vendor](bench-bigvendor.png)")

@@ -86,15 +86,34 @@ async def test_purge_removes_exactly_the_old_rows_and_keeps_counts(stores: Store
             {"d": deliveries[name], "at": at},
         )
 
+    # Bulk jobs: a finished one past the read retention goes; a running one stays.
+    for job_id, status, at in (
+        ("01OLDDONE", "done", old),
+        ("01OLDRUNNING", "running", old),
+        ("01RECENTDONE", "done", recent),
+    ):
+        await stores.db.execute(
+            "INSERT INTO bulk_jobs (id, vendor_id, action, filter, status, cursor, changed, "
+            "created_at, updated_at) "
+            "VALUES (:id, :v, 'mark_read', '{}', :status, :id, 0, :at, :at)",
+            {"id": job_id, "v": vendor, "status": status, "at": at},
+        )
+
     settings = Settings().with_(database_url=stores.db.url, purge_batch=2)
     retention = Retention(settings, stores)
     done = await retention.purge()
 
     assert await ids(stores, "SELECT id FROM notifications") == {n.id for n in keep}
-    assert done.removed == {"notifications": 5, "processed_events": 1, "deliveries": 1}
+    assert done.removed == {
+        "notifications": 5,
+        "processed_events": 1,
+        "deliveries": 1,
+        "bulk_jobs": 1,
+    }
     kept_counts = (await service.unread(vendor))[1]
     assert kept_counts == await real_counts(stores, vendor) == {"a": 1, "b": 1}
     assert await ids(stores, "SELECT event_id FROM processed_events") == {"recent-event"}
+    assert await ids(stores, "SELECT id FROM bulk_jobs") == {"01OLDRUNNING", "01RECENTDONE"}
     assert await ids(stores, "SELECT key FROM deliveries") == {"old-pending", "recent-sent"}
     left = await ids(stores, "SELECT delivery_id FROM delivery_attempts")
     assert left == {str(deliveries["old-pending"]), str(deliveries["recent-sent"])}

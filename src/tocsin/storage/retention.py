@@ -41,6 +41,7 @@ RULES: tuple[Rule, ...] = (
         "created_at < :keep_all AND status IN ('sent', 'failed', 'skipped')",
         children=(("delivery_attempts", "delivery_id"),),
     ),
+    Rule("bulk_jobs", "id", "created_at < :keep_read AND status <> 'running'"),
 )
 
 # The tables whose sizes the admin overview shows.
