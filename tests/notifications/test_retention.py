@@ -99,6 +99,13 @@ async def test_purge_removes_exactly_the_old_rows_and_keeps_counts(stores: Store
             {"id": job_id, "v": vendor, "status": status, "at": at},
         )
 
+    for key, at in (("old-item", old), ("recent-item", recent)):
+        await stores.db.execute(
+            "INSERT INTO digest_items (key, vendor_id, digest_key, type, line, created_at) "
+            "VALUES (:key, :v, 'digest:x', 'a', 'A line', :at)",
+            {"key": key, "v": vendor, "at": at},
+        )
+
     settings = Settings().with_(database_url=stores.db.url, purge_batch=2)
     retention = Retention(settings, stores)
     done = await retention.purge()
@@ -108,8 +115,10 @@ async def test_purge_removes_exactly_the_old_rows_and_keeps_counts(stores: Store
         "notifications": 5,
         "processed_events": 1,
         "deliveries": 1,
+        "digest_items": 1,
         "bulk_jobs": 1,
     }
+    assert await ids(stores, "SELECT key FROM digest_items") == {"recent-item"}
     kept_counts = (await service.unread(vendor))[1]
     assert kept_counts == await real_counts(stores, vendor) == {"a": 1, "b": 1}
     assert await ids(stores, "SELECT event_id FROM processed_events") == {"recent-event"}
