@@ -7,8 +7,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
+from tocsin import _tasks
 from tocsin.delivery import Delivery, Sender, channels
 from tocsin.delivery.queue import Queue, RedisQueue, SqlQueue
 from tocsin.delivery.subscriptions import PushSubscriptions
@@ -67,9 +67,7 @@ class Pipeline:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await _tasks.stop(self._task)
         for sender in self.senders.values():
             await sender.close()
         await self.queue.close()
