@@ -24,6 +24,7 @@ import sys
 import time
 from types import FrameType
 
+from tocsin import _protocol
 from tocsin.errors import ConfigError
 from tocsin.settings import Settings
 
@@ -106,6 +107,7 @@ def serve(settings: Settings, host: str, port: int, *, reuse_port: bool = False)
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        http=_protocol.http_protocol(),
         backlog=4096,
     )
     server = Server(config)
