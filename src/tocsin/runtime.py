@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
 
+from tocsin import _tasks
 from tocsin.admin.accounts import AdminAccounts
 from tocsin.admin.reports import Reports
 from tocsin.credentials import Credentials
@@ -133,10 +133,7 @@ class Runtime:
         self.hub.close_all(CloseReason.SHUTDOWN)
         await self.pipeline.stop()
         for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await _tasks.stop(task)
         await self.slots.close()
         await self.log.close()
         await self.stores.disconnect()
