@@ -196,7 +196,7 @@ async def test_a_restart_between_scheduling_and_firing_fires_once(
     first = make_server(env)
     api = Api(first.url)
     try:
-        await escalating(api, vendor, push_s=2, sms_s=3)
+        await escalating(api, vendor, push_s=3, sms_s=4)
         await subscribe(api, vendor, Browser(), push_service.endpoint("restart"))
         r = await api.event("order.created", order("E-4", (vendor, "S1", 1, "5.00")))
         assert r.status_code == 202
