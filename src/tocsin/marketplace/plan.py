@@ -11,10 +11,12 @@ Per queued channel (see `tocsin.marketplace.preferences` for the rules):
 - email in `hourly`/`daily` mode: a `digest_items` row in the digest of its period
   (`digest:<vendor>:<period end ms>`), made on its first item.
 
-Quiet hours are applied here, once: a delivery due inside them is due at their
-end instead (`held_from`, `held_until`), unless the notification is `urgent`;
-a digest is never urgent. A vendor who changes its quiet hours later changes
-what is scheduled from then on, not what is already waiting.
+Quiet hours are applied here: a delivery due inside them is due at their end
+instead (`held_from`, `held_until`), unless the notification is `urgent`; a
+digest is never urgent. The worker looks again when it claims one
+(`Pipeline.hold`): a vendor who set quiet hours after a delivery was planned
+gets it at their end too. One planned inside quiet hours that the vendor has
+since removed still waits for the end that was planned.
 """
 
 from __future__ import annotations
@@ -169,9 +171,10 @@ class Planner:
     ) -> list[int]:
         key = f"{subject.key}:{channel.name}"
         message: dict[str, str] = channel.build(subject.text).to_json()
+        # Kept with every message: the push's urgency, and the quiet-hours check at claim.
+        message["priority"] = subject.priority
         targets: list[tuple[str, str, dict[str, str]]] = []
         if channel.devices:
-            message["priority"] = subject.priority
             targets = [
                 (
                     f"{key}:{s.id}",
