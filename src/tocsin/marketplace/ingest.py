@@ -150,7 +150,7 @@ class Ingest:
         The notification itself is always made (it is what the request asked for),
         whatever `in_app` says. A repeat (its dedupe key known) queues nothing.
         """
-        audience = (await self.planner.audiences([vendor_id]))[vendor_id]
+        audience = (await self.planner.audiences([vendor_id], in_app=False))[vendor_id]
         queued: list[int] = []
 
         async def apply() -> tuple[Notification, bool]:
