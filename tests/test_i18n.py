@@ -57,3 +57,8 @@ def test_locales_and_zones() -> None:
     assert not i18n.is_timezone("Asia/Nowhere")
     assert "Asia/Tbilisi" in i18n.timezones()
     assert i18n.language_tag("ka") == "ka"
+
+
+def test_the_georgian_catalog_translates_and_english_is_the_source() -> None:
+    assert i18n.translations("ka").gettext("Preferences") == "პარამეტრები"
+    assert i18n.translations("en").gettext("Preferences") == "Preferences"
