@@ -33,6 +33,7 @@ from tocsin.http import (
     push,
     stream,
 )
+from tocsin.http import settings as settings_api
 from tocsin.http._request import runtime
 from tocsin.http.problems import http_error, problem, tocsin_error, unexpected_error
 from tocsin.runtime import Runtime
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, *, workers: bool | None = None)
         *events.routes,
         *preferences.routes,
         *contacts.routes,
+        *settings_api.routes,
         *deliveries.routes,
         *push.routes,
         *stream.routes,

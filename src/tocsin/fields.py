@@ -5,6 +5,7 @@ events, preferences), and pydantic's errors as `ValidationFailed` naming each fi
 from __future__ import annotations
 
 import re
+import zoneinfo
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -26,6 +27,8 @@ VENDOR_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 VENDOR_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}\Z")
 Priority = Literal["low", "normal", "high", "urgent"]
 PRIORITIES: tuple[str, ...] = ("low", "normal", "high", "urgent")
+# The languages notifications and the dashboard are written in; the first is the default.
+LOCALES: tuple[str, ...] = ("en", "ka")
 
 VendorId = Annotated[str, StringConstraints(pattern=VENDOR_ID_PATTERN)]
 NOTIFICATION_TYPE_PATTERN = r"^[a-z][a-z0-9_.]{0,63}$"
@@ -93,6 +96,33 @@ Link = Annotated[
     AfterValidator(http_url),
     _Documented(LINK_PATTERN),
 ]
+
+
+def _time_zone(value: str) -> str:
+    # `ZoneInfo` also reads a path-like key from the file system: keep to IANA names.
+    if not _ZONE.fullmatch(value):
+        raise ValueError("must be an IANA time zone name, such as Europe/Berlin")
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError("must be an IANA time zone name, such as Europe/Berlin") from None
+    return value
+
+
+_ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+){0,2}\Z")
+ZONE_PATTERN = r"^[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+){0,2}$"
+CLOCK_PATTERN = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$"
+
+Locale = Literal["en", "ka"]
+# An IANA time zone name that this machine's zone database knows.
+TimeZone = Annotated[
+    str,
+    StringConstraints(max_length=64),
+    AfterValidator(_time_zone),
+    _Documented(ZONE_PATTERN),
+]
+# A wall-clock time, `"HH:MM"` (24 hours).
+ClockTime = Annotated[str, StringConstraints(pattern=CLOCK_PATTERN)]
 
 
 class Strict(BaseModel):

@@ -70,3 +70,18 @@ class Delivery:
     message: dict[str, Any]
     attempt: int
     notification_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VendorSettings:
+    """A vendor's language and clock (`GET`/`PUT /api/v1/settings`); the defaults until set.
+
+    `quiet_hours` is `(start, end)` as vendor-local `"HH:MM"` (the window may span
+    midnight, `("22:00", "07:00")`); `digest_hour` is the vendor-local hour a daily
+    digest leaves at.
+    """
+
+    locale: str = "en"
+    timezone: str = "UTC"
+    quiet_hours: tuple[str, str] | None = None
+    digest_hour: int = 8

@@ -14,7 +14,7 @@ from tocsin.delivery.history import DeliveryHistory
 from tocsin.delivery.subscriptions import PushSubscriptions
 from tocsin.marketplace.ingest import Ingest
 from tocsin.marketplace.pipeline import Pipeline
-from tocsin.marketplace.vendors import ContactService, PreferenceService
+from tocsin.marketplace.vendors import ContactService, PreferenceService, SettingsService
 from tocsin.notifications.service import NotificationService
 from tocsin.ratelimit import RateLimiter
 from tocsin.realtime.eventlog import EventLog
@@ -46,6 +46,7 @@ class Runtime:
     ingest: Ingest
     preferences: PreferenceService
     contacts: ContactService
+    vendor_settings: SettingsService
     deliveries: DeliveryHistory
     reports: Reports
     admins: AdminAccounts
@@ -83,6 +84,7 @@ class Runtime:
             ingest=pipeline.ingest,
             preferences=PreferenceService(stores),
             contacts=ContactService(stores),
+            vendor_settings=SettingsService(stores),
             deliveries=DeliveryHistory(stores.deliveries),
             reports=Reports(stores, hub),
             admins=AdminAccounts(stores.admins),

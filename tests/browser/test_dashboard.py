@@ -146,7 +146,7 @@ async def test_buffering_proxy_falls_back_to_polling_and_misses_nothing(
         await expect(badge(page)).to_have_text("1", timeout=5000)
         for n in range(3):
             publish(web.url, vendor, f"While polling {n}")
-            await expect(badge(page)).to_have_text(str(2 + n), timeout=1000)
+            await expect(badge(page)).to_have_text(str(2 + n), timeout=5000)
         titles = page.locator("[data-list] [data-tocsin='notification'] .item-title")
         await expect(titles).to_have_text(
             ["While polling 2", "While polling 1", "While polling 0", "Before the fallback"]

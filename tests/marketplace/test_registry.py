@@ -98,10 +98,23 @@ def test_every_shipped_locale_translates_every_template(locale: str) -> None:
 def test_preference_defaults_follow_the_entries() -> None:
     prefs = preferences.merged({})
     every = {"in_app": True, "email": True, "sms": True, "push": True}
-    assert prefs["payment_failed"] == every
-    assert prefs["order_created"] == {**every, "sms": False}
-    assert prefs["review_created"] == {"in_app": True, "email": False, "sms": False, "push": False}
-    assert prefs == {e.notification_type: e.defaults for e in ENTRIES}
+    escalate = {"push_after_s": 60, "sms_after_s": 900}
+    assert prefs["payment_failed"] == {**every, "email_mode": "instant", "escalate": escalate}
+    assert prefs["order_created"] == {
+        **every,
+        "sms": False,
+        "email_mode": "instant",
+        "escalate": escalate,
+    }
+    assert prefs["review_created"] == {
+        "in_app": True,
+        "email": False,
+        "sms": False,
+        "push": False,
+        "email_mode": "instant",
+        "escalate": None,
+    }
+    assert prefs == {e.notification_type: {**e.defaults, **e.options} for e in ENTRIES}
 
 
 def test_a_vendors_choice_overrides_a_default_and_unknown_ones_are_ignored() -> None:
@@ -115,7 +128,23 @@ def test_a_vendors_choice_overrides_a_default_and_unknown_ones_are_ignored() -> 
 
 def test_a_preferences_patch_names_unknown_types_and_channels() -> None:
     patch = preferences.PreferencesPatch.model_validate({"stock_low": {"sms": True}})
-    assert preferences.changes(patch) == [("stock_low", "sms", True)]
+    assert preferences.changes(patch) == ([("stock_low", "sms", True)], [])
+    patch = preferences.PreferencesPatch.model_validate(
+        {
+            "stock_low": {"email_mode": "daily", "escalate": {"push_after_s": 5}},
+            "order_created": {"escalate": None},
+            "payment_failed": {"escalate": {}},
+        }
+    )
+    assert preferences.changes(patch) == (
+        [],
+        [
+            ("stock_low", "email_mode", '"daily"'),
+            ("stock_low", "escalate", '{"push_after_s": 5, "sms_after_s": null}'),
+            ("order_created", "escalate", "null"),
+            ("payment_failed", "escalate", "null"),
+        ],
+    )
     with pytest.raises(ValidationFailed) as failed:
         preferences.changes(preferences.PreferencesPatch.model_validate({"teleport": {}}))
     assert failed.value.errors[0]["field"] == "teleport"

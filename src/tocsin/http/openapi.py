@@ -17,11 +17,12 @@ from starlette.responses import JSONResponse, Response
 
 from tocsin.delivery import channels
 from tocsin.delivery.subscriptions import SubscriptionIn
-from tocsin.fields import LINE_PATTERN, NOTIFICATION_TYPE_PATTERN, TEXT_PATTERN
+from tocsin.fields import LINE_PATTERN, LOCALES, NOTIFICATION_TYPE_PATTERN, TEXT_PATTERN
 from tocsin.http import schemas as models
 from tocsin.http._request import MAX_ROW_ID, runtime
 from tocsin.marketplace import preferences, registry
 from tocsin.marketplace import schemas as events
+from tocsin.marketplace.vendors import ContactBody, SettingsPatch
 
 REF = "#/components/schemas/{model}"
 Mode = Literal["validation", "serialization"]
@@ -33,7 +34,8 @@ _MODELS: list[tuple[type[BaseModel], Mode]] = [
     (models.SeenIn, "validation"),
     (models.TokenIn, "validation"),
     (events.Envelope, "validation"),
-    (channels.ContactIn, "validation"),
+    (ContactBody, "validation"),
+    (SettingsPatch, "validation"),
     (preferences.PreferencesPatch, "validation"),
     (SubscriptionIn, "validation"),
     (models.Notification, "serialization"),
@@ -127,19 +129,55 @@ def _close_schemas(schemas: dict[str, Any], token_max_ttl: int) -> None:
     channels_ref = patch.pop("additionalProperties")
     patch["properties"] = {kind: channels_ref for kind in registry.NOTIFICATION_TYPES}
     patch["additionalProperties"] = False
+    escalate = {
+        "anyOf": [{"$ref": REF.format(model="EscalateIn")}, {"type": "null"}],
+        "description": "null: never escalate",
+    }
     schemas["Preferences"] = {
         "type": "object",
-        "description": "Every notification type, every channel: on or off.",
+        "description": (
+            "Every notification type: every channel on or off, the email's mode "
+            "(instant or a digest) and the escalation."
+        ),
         "properties": {
             kind: {
                 "type": "object",
-                "properties": {name: {"type": "boolean"} for name in channels.NAMES},
-                "required": list(channels.NAMES),
+                "properties": {
+                    **{name: {"type": "boolean"} for name in channels.NAMES},
+                    "email_mode": {"type": "string", "enum": list(registry.EMAIL_MODES)},
+                    "escalate": escalate,
+                },
+                "required": [*channels.NAMES, "email_mode", "escalate"],
                 "additionalProperties": False,
             }
             for kind in registry.NOTIFICATION_TYPES
         },
         "required": list(registry.NOTIFICATION_TYPES),
+        "additionalProperties": False,
+    }
+    settings_fields = schemas["SettingsPatch"]["properties"]
+    schemas["Settings"] = {
+        "type": "object",
+        "description": "A vendor's settings, every field present.",
+        "properties": {
+            "locale": {"type": "string", "enum": list(LOCALES)},
+            "timezone": {"type": "string"},
+            "quiet_hours": settings_fields["quiet_hours"],
+            "digest_hour": settings_fields["digest_hour"],
+        },
+        "required": ["locale", "timezone", "quiet_hours", "digest_hour"],
+        "additionalProperties": False,
+    }
+    nullable_string = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+    schemas["Contact"] = {
+        "type": "object",
+        "properties": {
+            "vendor_id": {"type": "string"},
+            **{c.contact.field: nullable_string for c in channels.CHANNELS if c.contact},
+            "locale": {"type": "string", "enum": list(LOCALES)},
+            "timezone": {"type": "string"},
+        },
+        "required": ["vendor_id", "locale", "timezone"],
         "additionalProperties": False,
     }
 
@@ -151,6 +189,14 @@ def document(token_max_ttl: int) -> dict[str, Any]:
     preferences_out = {
         "description": "preferences",
         "content": {"application/json": {"schema": {"$ref": REF.format(model="Preferences")}}},
+    }
+    settings_out = {
+        "description": "the settings",
+        "content": {"application/json": {"schema": {"$ref": REF.format(model="Settings")}}},
+    }
+    contact_out = {
+        "description": "the contact",
+        "content": {"application/json": {"schema": {"$ref": REF.format(model="Contact")}}},
     }
     vendor_path = {
         "name": "vendor_id",
@@ -339,16 +385,38 @@ def document(token_max_ttl: int) -> dict[str, Any]:
             },
         },
         "/api/v1/vendors/{vendor_id}/contact": {
-            "put": {
-                "summary": "Where email and SMS go",
+            "get": {
+                "summary": "The vendor's contact, language and time zone",
                 "security": PUBLISHER,
                 "parameters": [vendor_path],
-                "requestBody": _body(channels.ContactIn),
+                "responses": {"200": contact_out, **_problems(401, 403, 422)},
+            },
+            "put": {
+                "summary": (
+                    "Where email and SMS go (null removes one); locale and timezone "
+                    "when given (null: back to the default)"
+                ),
+                "security": PUBLISHER,
+                "parameters": [vendor_path],
+                "requestBody": _body(ContactBody),
                 "responses": {
-                    "200": _object("the contact"),
+                    "200": contact_out,
                     **_problems(400, 401, 403, 413, 415, 422),
                 },
-            }
+            },
+        },
+        "/api/v1/settings": {
+            "get": {
+                "summary": "The vendor's language, time zone, quiet hours and digest hour",
+                "security": VENDOR,
+                "responses": {"200": settings_out, **_problems(401, 403)},
+            },
+            "put": {
+                "summary": "Change some settings (a partial update; quiet_hours null: none)",
+                "security": VENDOR,
+                "requestBody": _body(SettingsPatch),
+                "responses": {"200": settings_out, **_problems(400, 401, 403, 413, 415, 422)},
+            },
         },
         "/api/v1/deliveries": {
             "get": {

@@ -29,6 +29,25 @@ from tocsin.marketplace.rules import Recipient, Rule, order_status_update, per_i
 
 
 @dataclass(frozen=True, slots=True)
+class Escalation:
+    """Unseen for `push_after_s` → a push; still unseen at `sms_after_s` → an SMS.
+
+    Both count from the notification's creation; either may be None (that step is left out).
+    """
+
+    push_after_s: int | None
+    sms_after_s: int | None
+
+    def to_wire(self) -> dict[str, int | None]:
+        return {"push_after_s": self.push_after_s, "sms_after_s": self.sms_after_s}
+
+
+# New orders and failed payments escalate until a vendor says otherwise.
+ESCALATE = Escalation(push_after_s=60, sms_after_s=900)
+EMAIL_MODES: tuple[str, ...] = ("instant", "hourly", "daily")
+
+
+@dataclass(frozen=True, slots=True)
 class EventType:
     name: str
     schema: type[BaseModel]
@@ -36,6 +55,7 @@ class EventType:
     sample: Mapping[str, Any]
     # Channel → on, where this type differs from the channel's default.
     channels: Mapping[str, bool] = field(default_factory=dict)
+    escalate: Escalation | None = None
 
     @property
     def notification_type(self) -> str:
@@ -51,6 +71,12 @@ class EventType:
     def defaults(self) -> dict[str, bool]:
         """Channel → on, for every channel, until a vendor chooses otherwise."""
         return {c.name: self.channels.get(c.name, c.default) for c in channels.CHANNELS}
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The preferences beyond on/off, in their wire form: email digest mode, escalation."""
+        escalate = None if self.escalate is None else self.escalate.to_wire()
+        return {"email_mode": "instant", "escalate": escalate}
 
 
 # What a vendor gets until it says otherwise: everything in the app (each
@@ -90,6 +116,7 @@ EVENTS: Mapping[str, EventType] = {
                 ],
             },
             _MAIL,
+            ESCALATE,
         ),
         EventType(
             "order.status_changed",
@@ -116,6 +143,7 @@ EVENTS: Mapping[str, EventType] = {
             Rule("payment_failed", "urgent"),
             {**_PAYMENT, "reason": "card declined"},
             {**_MAIL, "sms": True},
+            ESCALATE,
         ),
         EventType(
             "refund.requested",
@@ -179,9 +207,10 @@ EVENTS: Mapping[str, EventType] = {
 }
 
 NOTIFICATION_TYPES: tuple[str, ...] = tuple(e.notification_type for e in EVENTS.values())
-# Notification type → channel → on, until a vendor chooses otherwise.
-DEFAULTS: Mapping[str, Mapping[str, bool]] = {
-    e.notification_type: e.defaults for e in EVENTS.values()
+# Notification type → its preferences until a vendor chooses otherwise, in the wire
+# form: channel → on, `email_mode`, `escalate`.
+DEFAULTS: Mapping[str, Mapping[str, Any]] = {
+    e.notification_type: {**e.defaults, **e.options} for e in EVENTS.values()
 }
 
 

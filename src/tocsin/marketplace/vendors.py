@@ -1,11 +1,81 @@
-"""What a vendor set up for the marketplace's notifications: channel preferences, contact."""
+"""What a vendor set up for the marketplace's notifications: preferences, contact, settings.
+
+Settings (`GET`/`PUT /api/v1/settings`, the vendor's own; partial `PUT`):
+`{"locale": "ka", "timezone": "Asia/Tbilisi", "quiet_hours": {"start": "22:00",
+"end": "07:00"}, "digest_hour": 8}`. The publisher's contact body sets
+`locale` and `timezone` too.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
+from pydantic import Field, model_validator
+from pydantic import create_model as _create_model
+
+from tocsin.delivery.channels import ContactIn
+from tocsin.fields import ClockTime, Locale, Strict, TimeZone
 from tocsin.marketplace.preferences import PreferencesPatch, Prefs, changes, merged
+from tocsin.model import VendorSettings
 from tocsin.storage.stores import Stores
+
+
+class QuietHours(Strict):
+    """Vendor-local wall-clock times; `start` after `end` spans midnight."""
+
+    start: ClockTime
+    end: ClockTime
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> QuietHours:
+        if self.start == self.end:
+            raise ValueError("start and end must differ")
+        return self
+
+
+class SettingsPatch(Strict):
+    """The body of `PUT /api/v1/settings`: every field optional, `quiet_hours` may be null."""
+
+    locale: Locale = "en"
+    timezone: TimeZone = "UTC"
+    quiet_hours: QuietHours | None = None
+    digest_hour: int = Field(default=8, ge=0, le=23)
+
+
+# `PUT /api/v1/vendors/{vendor_id}/contact`: the channels' contact fields, and the
+# vendor's language and clock (absent: unchanged; null: back to the default).
+ContactBody: type[Strict] = _create_model(
+    "ContactBody",
+    __base__=ContactIn,
+    locale=(Locale | None, None),
+    timezone=(TimeZone | None, None),
+)
+
+
+def settings_wire(s: VendorSettings) -> dict[str, Any]:
+    quiet = None if s.quiet_hours is None else {"start": s.quiet_hours[0], "end": s.quiet_hours[1]}
+    return {
+        "locale": s.locale,
+        "timezone": s.timezone,
+        "quiet_hours": quiet,
+        "digest_hour": s.digest_hour,
+    }
+
+
+def _columns(s: VendorSettings, fields: set[str]) -> dict[str, Any]:
+    """The `vendors` columns of the `fields` of `s`."""
+    out: dict[str, Any] = {}
+    if "locale" in fields:
+        out["locale"] = s.locale
+    if "timezone" in fields:
+        out["timezone"] = s.timezone
+    if "quiet_hours" in fields:
+        start, end = s.quiet_hours or (None, None)
+        out["quiet_start"], out["quiet_end"] = start, end
+    if "digest_hour" in fields:
+        out["digest_hour"] = s.digest_hour
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,6 +83,17 @@ class Contact:
     vendor_id: str
     email: str | None
     phone: str | None
+    locale: str = "en"
+    timezone: str = "UTC"
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "vendor_id": self.vendor_id,
+            "email": self.email,
+            "phone": self.phone,
+            "locale": self.locale,
+            "timezone": self.timezone,
+        }
 
 
 class PreferenceService:
@@ -22,25 +103,64 @@ class PreferenceService:
     async def get(self, vendor_id: str) -> Prefs:
         """Every notification type's channels: the defaults with the vendor's choices applied."""
         stored = await self.stores.preferences.get([vendor_id])
-        return merged(stored[vendor_id])
+        options = await self.stores.preferences.options([vendor_id])
+        return merged(stored[vendor_id], options[vendor_id])
 
     async def patch(self, vendor_id: str, patch: PreferencesPatch) -> Prefs:
         """Apply a partial update (422 on unknown types); the preferences after it."""
-        await self.stores.preferences.set(vendor_id, changes(patch))
+        flags, options = changes(patch)
+        await self.stores.preferences.set(vendor_id, flags, options)
         return await self.get(vendor_id)
+
+
+class SettingsService:
+    def __init__(self, stores: Stores) -> None:
+        self.stores = stores
+
+    async def get_settings(self, vendor_id: str) -> VendorSettings:
+        return (await self.stores.vendors.settings([vendor_id]))[vendor_id]
+
+    async def update_settings(self, vendor_id: str, patch: SettingsPatch) -> VendorSettings:
+        """Set the fields `patch` names (`quiet_hours: null` turns them off); the result."""
+        fields = set(patch.model_fields_set)
+        quiet = patch.quiet_hours
+        wanted = VendorSettings(
+            locale=patch.locale,
+            timezone=patch.timezone,
+            quiet_hours=None if quiet is None else (quiet.start, quiet.end),
+            digest_hour=patch.digest_hour,
+        )
+        await self.stores.vendors.set_settings(vendor_id, _columns(wanted, fields))
+        return await self.get_settings(vendor_id)
 
 
 class ContactService:
     def __init__(self, stores: Stores) -> None:
         self.stores = stores
 
-    async def set(self, vendor_id: str, email: str | None, phone: str | None) -> Contact:
-        """Replace the vendor's addresses (`None` removes one)."""
-        await self.stores.vendors.set_contact(vendor_id, email, phone)
-        return Contact(vendor_id, email, phone)
+    async def set(self, vendor_id: str, body: Strict) -> Contact:
+        """Replace the vendor's addresses (`None` removes one); set `locale`/`timezone` if given."""
+        values = body.model_dump()
+        async with self.stores.transaction():
+            await self.stores.vendors.set_contact(vendor_id, values["email"], values["phone"])
+            given: set[str] = {f for f in ("locale", "timezone") if f in body.model_fields_set}
+            default = VendorSettings()
+            chosen = replace(
+                default,
+                locale=values["locale"] or default.locale,
+                timezone=values["timezone"] or default.timezone,
+            )
+            columns = _columns(chosen, given)
+            # null: back to the default, stored as NULL.
+            for name in given:
+                if values[name] is None:
+                    columns[name] = None
+            await self.stores.vendors.set_settings(vendor_id, columns)
+        return await self.get(vendor_id)
 
     async def get(self, vendor_id: str) -> Contact:
         email, phone = (await self.stores.vendors.contacts([vendor_id])).get(
             vendor_id, (None, None)
         )
-        return Contact(vendor_id, email, phone)
+        s = (await self.stores.vendors.settings([vendor_id]))[vendor_id]
+        return Contact(vendor_id, email, phone, s.locale, s.timezone)

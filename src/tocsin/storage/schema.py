@@ -25,6 +25,13 @@ vendors = sa.Table(
     # incremented under the row lock, so per-vendor events commit in order.
     sa.Column("seq", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    # The vendor's settings (migration 0007); NULL: the default of `model.VendorSettings`.
+    sa.Column("locale", sa.String(8), nullable=True),
+    sa.Column("timezone", sa.String(64), nullable=True),
+    # Vendor-local "HH:MM"; both set or both NULL (no quiet hours).
+    sa.Column("quiet_start", sa.String(5), nullable=True),
+    sa.Column("quiet_end", sa.String(5), nullable=True),
+    sa.Column("digest_hour", sa.SmallInteger, nullable=True),
 )
 
 notifications = sa.Table(
@@ -131,6 +138,19 @@ preferences = sa.Table(
     sa.Column("updated_at", sa.BigInteger, nullable=False),
 )
 
+# A vendor's choices per notification type beyond on/off (migration 0007):
+# `option` is `email_mode` or `escalate`, `value` its JSON (`"hourly"`,
+# `{"push_after_s": 60, "sms_after_s": 900}`, `null` for "never escalate").
+preference_options = sa.Table(
+    "preference_options",
+    metadata,
+    sa.Column("vendor_id", sa.String(64), primary_key=True),
+    sa.Column("type", sa.String(64), primary_key=True),
+    sa.Column("option", sa.String(16), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
 # The email/SMS queue's truth: a message rendered once, and where it stands.
 deliveries = sa.Table(
     "deliveries",
@@ -153,8 +173,38 @@ deliveries = sa.Table(
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
+    # Why it exists (migration 0007): `instant`, `grace` (a push once unseen for the
+    # grace), `escalation` (a push or SMS once unseen for the vendor's delay) or
+    # `digest` (one email listing a period's `digest_items`).
+    sa.Column("purpose", sa.String(12), nullable=False, server_default="instant"),
+    # Quiet hours moved it: it was due at `held_from` and waits until `held_until` (ms).
+    sa.Column("held_from", sa.BigInteger, nullable=True),
+    sa.Column("held_until", sa.BigInteger, nullable=True),
     sa.Index("ix_deliveries_vendor", "vendor_id", "id"),
     sa.Index("ix_deliveries_due", "status", "next_attempt_at"),
+    sa.Index("ix_deliveries_notification", "notification_id"),
+)
+
+# A notification an email digest lists instead of mailing it alone (migration 0007):
+# `digest_key` is the `deliveries.key` of the digest (`digest:<vendor>:<period end ms>`),
+# so "which digest included notification X" is one lookup. An item joins the
+# digest of the period it arrived in, or the next one if that digest has already
+# left; its `key` (the email it replaces) makes it belong to one digest only.
+digest_items = sa.Table(
+    "digest_items",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(300), nullable=False, unique=True),
+    sa.Column("vendor_id", sa.String(64), nullable=False),
+    sa.Column("digest_key", sa.String(300), nullable=False),
+    sa.Column("notification_id", sa.String(26), nullable=True),
+    sa.Column("type", sa.String(64), nullable=False),
+    # The line the digest shows (the notification's title) and its link, rendered at arrival.
+    sa.Column("line", sa.Text, nullable=False),
+    sa.Column("link", sa.String(2048), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_digest_items_digest", "digest_key", "id"),
+    sa.Index("ix_digest_items_notification", "notification_id"),
 )
 
 delivery_attempts = sa.Table(

@@ -1,12 +1,14 @@
-"""SQL of vendors (table `vendors`): event sequence numbers and contact addresses."""
+"""SQL of vendors (table `vendors`): event sequence numbers, contact addresses, settings."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
 from tocsin._ids import now_ms
+from tocsin.model import VendorSettings
 from tocsin.storage.db import Database
 from tocsin.storage.schema import vendors
 
@@ -19,6 +21,20 @@ _NEXT_SEQ = (
 )
 
 Contact = tuple[str | None, str | None]
+
+# The settings' columns; NULL in one is the default of `VendorSettings`.
+SETTING_COLUMNS = ("locale", "timezone", "quiet_start", "quiet_end", "digest_hour")
+_DEFAULT = VendorSettings()
+
+
+def _settings(row: Mapping[str, Any]) -> VendorSettings:
+    start, end = row["quiet_start"], row["quiet_end"]
+    return VendorSettings(
+        locale=row["locale"] or _DEFAULT.locale,
+        timezone=row["timezone"] or _DEFAULT.timezone,
+        quiet_hours=(start, end) if start and end else None,
+        digest_hour=_DEFAULT.digest_hour if row["digest_hour"] is None else row["digest_hour"],
+    )
 
 
 class VendorStore:
@@ -44,3 +60,28 @@ class VendorStore:
             sa.select(V.id, V.email, V.phone).where(V.id.in_(list(vendor_ids)))
         )
         return {r[0]: (r[1], r[2]) for r in rows}
+
+    async def settings(self, vendor_ids: Sequence[str]) -> dict[str, VendorSettings]:
+        """Every vendor's settings (the defaults for one without a row)."""
+        out = {v: _DEFAULT for v in vendor_ids}
+        rows = await self.db.fetch_all(
+            sa.select(V.id, *(V[c] for c in SETTING_COLUMNS)).where(V.id.in_(list(vendor_ids)))
+        )
+        for r in rows:
+            out[r[0]] = _settings(r._mapping)
+        return out
+
+    async def set_settings(self, vendor_id: str, values: Mapping[str, Any]) -> None:
+        """Set the given setting columns (`SETTING_COLUMNS`), leaving the others as they are."""
+        unknown = set(values) - set(SETTING_COLUMNS)
+        if unknown:
+            raise ValueError(f"not a settings column: {sorted(unknown)}")
+        if not values:
+            return
+        names = list(values)
+        await self.db.execute(
+            f"INSERT INTO vendors (id, seq, created_at, {', '.join(names)}) "
+            f"VALUES (:vendor_id, 0, :now, {', '.join(':' + n for n in names)}) "
+            f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{n} = :{n}' for n in names)}",
+            {"vendor_id": vendor_id, "now": now_ms(), **values},
+        )
