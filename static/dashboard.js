@@ -56,22 +56,52 @@ function safeLink(link) {
   }
 }
 
-const relative = new Intl.RelativeTimeFormat(LOCALE, { numeric: "auto", style: "short" });
-const fullTime = new Intl.DateTimeFormat(LOCALE, { dateStyle: "medium", timeStyle: "short", timeZone: TIME_ZONE });
-const shortDate = new Intl.DateTimeFormat(LOCALE, { day: "numeric", month: "short", year: "numeric", timeZone: TIME_ZONE });
+// The vendor's wall clock: Intl gives the numbers in its zone, the server's CLDR
+// patterns (Babel's, as on the pages) write them in its language.
+const CLOCK = WORDS.clock || { datetime: "{1}, {0}", date: "y-MM-dd", time: "HH:mm", months: [], am: "AM", pm: "PM" };
+const wallClock = new Intl.DateTimeFormat("en-US", {
+  timeZone: TIME_ZONE,
+  year: "numeric",
+  month: "numeric",
+  day: "numeric",
+  hour: "numeric",
+  minute: "2-digit",
+  hourCycle: "h23",
+});
+
+function cldr(pattern, date) {
+  const p = Object.fromEntries(wallClock.formatToParts(date).map((part) => [part.type, part.value]));
+  const [y, month, d, hour, m] = [p.year, Number(p.month), Number(p.day), Number(p.hour) % 24, p.minute];
+  const pad = (n) => String(n).padStart(2, "0");
+  const fields = {
+    y: () => y,
+    M: (n) => (n >= 3 ? CLOCK.months[month - 1] || pad(month) : n === 2 ? pad(month) : String(month)),
+    d: (n) => (n === 2 ? pad(d) : String(d)),
+    H: (n) => (n === 2 ? pad(hour) : String(hour)),
+    h: (n) => (n === 2 ? pad(hour % 12 || 12) : String(hour % 12 || 12)),
+    m: () => m,
+    a: () => (hour < 12 ? CLOCK.am : CLOCK.pm),
+  };
+  return pattern.replace(/'([^']*)'|([a-zA-Z])\2*/g, (token, quoted, letter) => {
+    if (quoted !== undefined) return quoted || "'";
+    const field = fields[letter];
+    return field ? field(token.length) : token;
+  });
+}
 
 /** A moment as the vendor's clock shows it (`timeZone` from its settings). */
 function localTime(iso) {
-  return fullTime.format(new Date(iso));
+  const date = new Date(iso);
+  return CLOCK.datetime.replace("{1}", cldr(CLOCK.date, date)).replace("{0}", cldr(CLOCK.time, date));
 }
 
 function ago(iso) {
   const then = new Date(iso);
   const seconds = Math.round((Date.now() - then.getTime()) / 1000);
-  if (seconds < 45) return relative.format(0, "second");
-  if (seconds < 3600) return relative.format(-Math.round(seconds / 60), "minute");
-  if (seconds < 86400) return relative.format(-Math.round(seconds / 3600), "hour");
-  return shortDate.format(then);
+  if (seconds < 45) return t("just_now");
+  if (seconds < 3600) return t("minutes_ago", { count: Math.round(seconds / 60) });
+  if (seconds < 86400) return t("hours_ago", { count: Math.round(seconds / 3600) });
+  return cldr(CLOCK.date, then);
 }
 
 function humanType(type) {

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from tocsin import i18n
+from tocsin import fields, i18n
 
 NBSP = "\xa0"
 
@@ -51,6 +51,8 @@ def test_times_are_shown_in_the_vendors_timezone() -> None:
 
 
 def test_locales_and_zones() -> None:
+    # The settings accept exactly the locales tocsin ships templates and catalogs for.
+    assert tuple(i18n.LOCALES) == fields.LOCALES
     assert i18n.locale_or_default("ka") == "ka"
     assert i18n.locale_or_default(None) == "en"
     assert i18n.is_timezone("Asia/Tbilisi")
@@ -62,3 +64,24 @@ def test_locales_and_zones() -> None:
 def test_the_georgian_catalog_translates_and_english_is_the_source() -> None:
     assert i18n.translations("ka").gettext("Preferences") == "პარამეტრები"
     assert i18n.translations("en").gettext("Preferences") == "Preferences"
+
+
+def test_the_scripts_clock_format_is_babels() -> None:
+    ka = i18n.clock_format("ka")
+    assert (ka["datetime"], ka["date"], ka["time"]) == ("{1}, {0}", "d MMM. y", "HH:mm")
+    assert ka["months"] == [
+        "იან",
+        "თებ",
+        "მარ",
+        "აპრ",
+        "მაი",
+        "ივნ",
+        "ივლ",
+        "აგვ",
+        "სექ",
+        "ოქტ",
+        "ნოე",
+        "დეკ",
+    ]
+    en = i18n.clock_format("en")
+    assert (en["date"], en["time"], en["am"], en["pm"]) == ("MMM d, y", "h:mm\u202fa", "AM", "PM")

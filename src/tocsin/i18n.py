@@ -132,6 +132,27 @@ def clock(
     )
 
 
+@functools.cache
+def clock_format(locale: str) -> dict[str, object]:
+    """What a script needs to write a moment as `when(..., format="medium")` and `day` do:
+    CLDR patterns (medium date, short time) and month and day-period names.
+
+    Browsers differ in the locales their `Intl` knows (some builds lack Georgian);
+    the script takes only the wall-clock numbers in the vendor's zone from
+    `Intl.DateTimeFormat` and writes them with these.
+    """
+    data = Locale.parse(locale_or_default(locale))
+    periods = data.day_periods["format"]["abbreviated"]
+    return {
+        "datetime": str(data.datetime_formats["medium"]),
+        "date": data.date_formats["medium"].pattern,
+        "time": data.time_formats["short"].pattern,
+        "months": [data.months["format"]["abbreviated"][m] for m in range(1, 13)],
+        "am": periods["am"],
+        "pm": periods["pm"],
+    }
+
+
 def language_tag(locale: str) -> str:
     """The BCP 47 tag for `lang` attributes and `Intl` (`ka`, `en`)."""
     return str(Locale.parse(locale_or_default(locale))).replace("_", "-")

@@ -66,6 +66,7 @@ def environment(locale: str = i18n.DEFAULT_LOCALE) -> jinja2.Environment:
     env.globals["locale"] = locale
     env.globals["lang"] = i18n.language_tag(locale)
     env.globals["timezone"] = i18n.DEFAULT_TIMEZONE
+    env.globals["clock_format"] = i18n.clock_format(locale)
 
     @jinja2.pass_context
     def datetime(ctx: jinja2.runtime.Context, value: Any, format: str = "medium") -> str:

@@ -51,7 +51,8 @@ def _demo_enabled(rt: Runtime) -> bool:
 
 async def _clock(rt: Runtime, vendor_id: str) -> tuple[str, str]:
     """The vendor's locale and timezone, as its settings say."""
-    return i18n.DEFAULT_LOCALE, i18n.DEFAULT_TIMEZONE
+    settings = await rt.vendor_settings.get_settings(vendor_id)
+    return settings.locale, settings.timezone
 
 
 async def _page(request: Request, template: str, page: str, **extra: Any) -> Response:
@@ -131,6 +132,7 @@ async def login(request: Request) -> Response:
             request, "dashboard/signin.html", {"error": exc.detail}, status=401, headers=NO_REFERRER
         )
     nonce, new = dashauth.login_nonce(request)
+    locale, _ = await _clock(rt, vendor.id)
     response = render(
         request,
         "dashboard/login.html",
@@ -141,6 +143,7 @@ async def login(request: Request) -> Response:
             "csrf": dashauth.login_csrf(rt.settings, nonce, token),
         },
         headers=NO_REFERRER,
+        locale=locale,
     )
     if new:
         dashauth.set_login_cookie(response, nonce, request)

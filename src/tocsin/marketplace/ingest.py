@@ -82,8 +82,13 @@ class Ingest:
         if seen is not None:
             return self._again(seen, event)
         plan = recipients(event)
-        texts = [self.templates.render(r) for r in plan]
         vendor_ids = [r.vendor_id for r in plan]
+        # Each vendor's notification in its own language, its times on its own clock.
+        clocks = await self.stores.vendors.settings(vendor_ids)
+        texts = [
+            self.templates.render(r, clocks[r.vendor_id].locale, clocks[r.vendor_id].timezone)
+            for r in plan
+        ]
         stored = await self.stores.preferences.get(vendor_ids)
         prefs = {v: merged(o) for v, o in stored.items()}
         contacts = await self.stores.vendors.contacts(vendor_ids)
