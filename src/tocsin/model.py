@@ -70,6 +70,8 @@ class Delivery:
     message: dict[str, Any]
     attempt: int
     notification_id: str | None = None
+    # `instant`, `grace`, `escalation` or `digest` (see `storage.schema.deliveries`).
+    purpose: str = "instant"
 
 
 @dataclass(frozen=True, slots=True)

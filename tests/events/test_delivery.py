@@ -140,8 +140,8 @@ async def test_preferences_switch_each_channel_on_and_off(
         deliveries = await wait_until(lambda: settled(api, vendor, 2))
         assert deliveries[0]["channel"] == "email"
 
-        # Only in the app.
-        prefs = {"payment_failed": {"in_app": True, "email": False, "sms": False}}
+        # Only in the app (no escalation either: it would text an unseen one later).
+        prefs = {"payment_failed": {"in_app": True, "email": False, "sms": False, "escalate": None}}
         await client.put("/api/v1/preferences", json=prefs)
         r = await api.event("payment.failed", {**money, "order_id": "3"})
         [notification_id] = r.json()["notifications"]

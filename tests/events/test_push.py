@@ -64,6 +64,11 @@ async def api(pushing: Server) -> AsyncIterator[Api]:
 
 
 async def subscribe(api: Api, vendor: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Subscribe a browser of `vendor`, whose orders and failed payments then push after
+    the grace: their default escalation is off here (test_escalation.py has it)."""
+    off = {"escalate": None}
+    prefs = {"order_created": off, "payment_failed": off}
+    assert (await api.vendor(vendor).put("/api/v1/preferences", json=prefs)).status_code == 200
     r = await api.vendor(vendor).post("/api/v1/push/subscriptions", json=body)
     assert r.status_code == 201, r.text
     return dict(r.json())

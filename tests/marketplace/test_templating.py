@@ -202,3 +202,74 @@ def test_the_start_up_check_covers_every_locale(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"payout_sent \(ka\).*nope"):
         Templates(str(tmp_path)).check()
+
+
+def test_a_direct_notification_renders_from_its_own_texts_and_escapes_its_html() -> None:
+    from tocsin.model import Notification
+
+    n = Notification(
+        id="01J00000000000000000000000",
+        vendor_id="acme-tools",
+        type="announcement",
+        title="Sale <b>today</b>",
+        body="Everything & more",
+        data={},
+        priority="normal",
+        link="/news/1",
+        created_at=0,
+        read_at=None,
+        seen_at=None,
+        archived_at=None,
+        dedupe_key=None,
+    )
+    rendered = Templates(public_url="https://shop.example").render_direct(n)
+    assert rendered.blocks["title"] == "Sale <b>today</b>"
+    assert rendered.blocks["sms"] == "Sale <b>today</b>"
+    assert rendered.blocks["email_text"].startswith("Everything & more")
+    assert "https://shop.example/news/1" in rendered.blocks["email_text"]
+    assert "Sale &lt;b&gt;today&lt;/b&gt;" in rendered.html
+    assert "Everything &amp; more" in rendered.html
+    assert 'href="https://shop.example/news/1"' in rendered.html
+
+
+def test_a_digest_lists_its_items_escaped_in_html() -> None:
+    items = [
+        {"line": "New order #1 <x>", "link": "https://shop.example/orders/1", "at": "09:05"},
+        {"line": "Low stock: mug", "link": "", "at": "09:40"},
+    ]
+    rendered = Templates(public_url="https://shop.example").render_digest("acme", items)
+    assert rendered.blocks["email_subject"] == "Your digest: 2 notifications"
+    text = rendered.blocks["email_text"]
+    assert "- 09:05  New order #1 <x>\n  https://shop.example/orders/1" in text
+    assert "- 09:40  Low stock: mug" in text
+    assert "New order #1 &lt;x&gt;" in rendered.html
+    assert "<x>" not in rendered.html
+
+
+def test_a_georgian_digest_and_direct_notification_use_the_georgian_layout() -> None:
+    from tocsin.model import Notification
+
+    items = [{"line": "ახალი შეკვეთა #1", "link": "", "at": "09:05"}]
+    digest = Templates().render_digest("acme", items, "ka", "Asia/Tbilisi")
+    assert digest.blocks["email_subject"] == "თქვენი დაიჯესტი: 1 შეტყობინება"
+    assert "- 09:05  ახალი შეკვეთა #1" in digest.blocks["email_text"]
+    assert '<html lang="ka">' in digest.html
+    n = Notification(
+        id="01J00000000000000000000000",
+        vendor_id="acme-tools",
+        type="announcement",
+        title="Sale today",
+        body="",
+        data={},
+        priority="normal",
+        link="/news/1",
+        created_at=0,
+        read_at=None,
+        seen_at=None,
+        archived_at=None,
+        dedupe_key=None,
+    )
+    direct = Templates().render_direct(n, "ka", "Asia/Tbilisi")
+    assert direct.blocks["title"] == "Sale today"
+    assert "გახსნა: /news/1" in direct.blocks["email_text"]
+    assert '<html lang="ka">' in direct.html

@@ -8,8 +8,9 @@ leaves either a claimable delivery or a settled one, never a lost one.
 Two hooks keep the worker ignorant of channels: `check` may name a reason not
 to send a claimed delivery after all (a push for a notification a live tab
 saw), and the delivery is settled as `skipped` with that reason in its log;
-`gone` hears of a recipient that no longer exists (a push subscription that
-answered 404 or 410).
+`prepare` may give the message its final form at send time (a digest lists its
+items then); `gone` hears of a recipient that no longer exists (a push
+subscription that answered 404 or 410).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class DeliveryWorker:
         senders: Mapping[str, Sender],
         *,
         check: Callable[[Delivery], Awaitable[str | None]] | None = None,
+        prepare: Callable[[Delivery], Awaitable[Delivery]] | None = None,
         gone: Callable[[Delivery], Awaitable[None]] | None = None,
     ) -> None:
         self.settings = settings
@@ -59,6 +61,7 @@ class DeliveryWorker:
         self.queue = queue
         self.senders = senders
         self.check = check
+        self.prepare = prepare
         self.gone = gone
         self.lease_ms = int(settings.delivery_lease_seconds * 1000)
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -133,6 +136,8 @@ class DeliveryWorker:
         error: str | None = None
         permanent = gone = False
         try:
+            if self.prepare is not None:
+                delivery = await self.prepare(delivery)
             if sender is None:
                 raise SendError(f"no sender for channel {delivery.channel!r}", permanent=True)
             await sender.send(delivery)

@@ -29,6 +29,10 @@ def _delivery(row: Row) -> dict[str, Any]:
         "status": row["status"],
         "attempts": row["attempts"],
         "next_attempt_at": iso(row["next_attempt_at"]) if row["status"] == "pending" else None,
+        # instant | grace | escalation | digest; quiet hours moved it from `held_from`.
+        "purpose": row["purpose"],
+        "held_from": iso(row["held_from"]),
+        "held_until": iso(row["held_until"]),
         "last_error": row["last_error"],
         "created_at": iso(row["created_at"]),
         "updated_at": iso(row["updated_at"]),

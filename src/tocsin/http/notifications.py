@@ -98,7 +98,8 @@ async def create_notification(request: Request) -> Response:
         link=body.link,
         dedupe_key=body.dedupe_key or key,
     )
-    n, created = await rt.service.create(
+    # Through the pipeline: email, SMS and push follow the vendor's preferences.
+    n, created = await rt.ingest.direct(
         vendor_id, new, idempotent=key is not None and body.dedupe_key is None
     )
     return JSONResponse(

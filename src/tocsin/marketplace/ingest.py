@@ -8,9 +8,10 @@ notifications still go through `NotificationService.create`, with a
 `dedupe_key` of `evt:<event id>:<vendor>`, so there is one path that creates
 a notification and emits its stream event.
 
-A channel that sends to devices (push) gets one delivery per subscription of
-the vendor, keyed `…:push:<subscription id>`, carrying the subscription's
-endpoint and keys; one that waits to be seen (push) is due after the grace.
+Which deliveries each notification gets, and when, is `tocsin.marketplace.plan`'s
+business: the vendor's preferences (channels, email digests, escalation) on its
+clock (quiet hours). A publisher's own notification (`direct`) is planned the
+same way, in the transaction that creates it.
 """
 
 from __future__ import annotations
@@ -19,19 +20,17 @@ import logging
 from dataclasses import dataclass
 
 from tocsin import metrics
-from tocsin._ids import now_ms
-from tocsin.delivery.channels import IN_APP, QUEUED
+from tocsin.delivery.channels import IN_APP
 from tocsin.delivery.queue import Queue
 from tocsin.delivery.subscriptions import PushSubscriptions
 from tocsin.errors import Conflict
-from tocsin.marketplace.preferences import merged
+from tocsin.marketplace.plan import Planner, Subject
 from tocsin.marketplace.registry import recipients, stream_payload
 from tocsin.marketplace.schemas import MarketplaceEvent
 from tocsin.marketplace.templating import Templates
-from tocsin.model import Row
+from tocsin.model import Notification, Row
 from tocsin.notifications.service import NewNotification, NotificationService
 from tocsin.settings import Settings
-from tocsin.storage.deliveries import NewDelivery
 from tocsin.storage.stores import Stores
 
 log = logging.getLogger(__name__)
@@ -66,6 +65,7 @@ class Ingest:
         self.queue = queue
         self.templates = templates
         self.push = push
+        self.planner = Planner(settings, stores, push)
 
     def _again(self, row: Row, event: MarketplaceEvent) -> IngestResult:
         if row["digest"] != event.digest:
@@ -82,23 +82,9 @@ class Ingest:
         if seen is not None:
             return self._again(seen, event)
         plan = recipients(event)
-        vendor_ids = [r.vendor_id for r in plan]
+        audiences = await self.planner.audiences([r.vendor_id for r in plan])
         # Each vendor's notification in its own language, its times on its own clock.
-        clocks = await self.stores.vendors.settings(vendor_ids)
-        texts = [
-            self.templates.render(r, clocks[r.vendor_id].locale, clocks[r.vendor_id].timezone)
-            for r in plan
-        ]
-        stored = await self.stores.preferences.get(vendor_ids)
-        prefs = {v: merged(o) for v, o in stored.items()}
-        contacts = await self.stores.vendors.contacts(vendor_ids)
-        queued_channels = [c for c in QUEUED if c.configured(self.settings)]
-        devices = (
-            await self.push.for_vendors(vendor_ids)
-            if any(c.devices for c in queued_channels)
-            else {}
-        )
-        grace_ms = int(self.settings.push_grace_seconds * 1000)
+        texts = [self.templates.render(r, *audiences[r.vendor_id].clock) for r in plan]
         ids: list[str] = []
         queued: list[int] = []
 
@@ -107,10 +93,10 @@ class Ingest:
                 raise _Seen
             for recipient, text in zip(plan, texts, strict=True):
                 vendor_id, kind = recipient.vendor_id, recipient.notification_type
-                wants = prefs[vendor_id][kind]
+                audience = audiences[vendor_id]
+                notice = IN_APP.build(text)
                 notification_id = None
-                if wants[IN_APP.name]:
-                    notice = IN_APP.build(text)
+                if audience.wants(kind)[IN_APP.name]:
                     n, _ = await self.service.create(
                         vendor_id,
                         NewNotification(
@@ -125,43 +111,18 @@ class Ingest:
                     )
                     notification_id = n.id
                     ids.append(n.id)
-                email, phone = contacts.get(vendor_id, (None, None))
-                contact = {"email": email, "phone": phone}
-                for channel in queued_channels:
-                    if not wants[channel.name]:
-                        continue
-                    key = f"evt:{event.id}:{vendor_id}:{channel.name}"
-                    message: dict[str, str] = channel.build(text).to_json()
-                    due = now_ms() + grace_ms if channel.unless_seen else None
-                    targets: list[tuple[str, str, dict[str, str]]] = []
-                    if channel.devices:
-                        message["priority"] = recipient.priority
-                        targets = [
-                            (
-                                f"{key}:{s.id}",
-                                str(s.id),
-                                {"endpoint": s.endpoint, "p256dh": s.p256dh, "auth": s.auth},
-                            )
-                            for s in devices.get(vendor_id, [])
-                        ]
-                    elif channel.contact and contact.get(channel.contact.field):
-                        targets = [(key, str(contact[channel.contact.field]), {})]
-                    for delivery_key, address, extra in targets:
-                        delivery_id = await self.deliveries.add(
-                            NewDelivery(
-                                key=delivery_key,
-                                vendor_id=vendor_id,
-                                event_id=event.id,
-                                notification_id=notification_id,
-                                type=kind,
-                                channel=channel.name,
-                                recipient=address,
-                                message={**message, **extra},
-                                due_at=due,
-                            )
-                        )
-                        if delivery_id is not None:
-                            queued.append(delivery_id)
+                subject = Subject(
+                    vendor_id=vendor_id,
+                    type=kind,
+                    priority=recipient.priority,
+                    notification_id=notification_id,
+                    key=f"evt:{event.id}:{vendor_id}",
+                    event_id=event.id,
+                    text=text,
+                    title=notice.title,
+                    link=self.templates.absolute(notice.link),
+                )
+                queued.extend(await self.planner.plan(subject, audience))
             stream = stream_payload(event)
             if stream is not None:
                 await self.service.emit(*stream)
@@ -178,10 +139,48 @@ class Ingest:
         # The notifications were created in savepoints: wake the relay now they are committed.
         self.service.on_commit()
         metrics.EVENTS_INGESTED.labels(event.type, "created").inc()
+        await self._announce(queued)
+        return IngestResult(event.id, ids, created=True)
+
+    async def direct(
+        self, vendor_id: str, new: NewNotification, *, idempotent: bool = False
+    ) -> tuple[Notification, bool]:
+        """A publisher's own notification, with its email, SMS and push as the vendor's
+        preferences for its type say (as for an event's); `(notification, created)`.
+
+        The notification itself is always made (it is what the request asked for),
+        whatever `in_app` says. A repeat (its dedupe key known) queues nothing.
+        """
+        audience = (await self.planner.audiences([vendor_id]))[vendor_id]
+        queued: list[int] = []
+
+        async def apply() -> tuple[Notification, bool]:
+            n, created = await self.service.create(vendor_id, new, idempotent=idempotent)
+            if created:
+                subject = Subject(
+                    vendor_id=vendor_id,
+                    type=n.type,
+                    priority=n.priority,
+                    notification_id=n.id,
+                    key=f"ntf:{n.id}",
+                    event_id=None,
+                    text=self.templates.render_direct(n, *audience.clock),
+                    title=n.title,
+                    link=self.templates.absolute(n.link),
+                )
+                queued.extend(await self.planner.plan(subject, audience))
+            return n, created
+
+        n, created = await self.stores.writer.run(vendor_id, apply)
+        if created:
+            self.service.on_commit()
+        await self._announce(queued)
+        return n, created
+
+    async def _announce(self, queued: list[int]) -> None:
         if queued:
             try:
                 await self.queue.push(queued)
             except Exception as exc:
                 # Committed in SQL: the queue's sweep finds them (see `RedisQueue`).
                 log.warning("could not queue %d deliveries now (%s)", len(queued), exc)
-        return IngestResult(event.id, ids, created=True)

@@ -1,13 +1,20 @@
 """The marketplace-event pipeline as one part of `Runtime`: templates, ingest, delivery.
 
 `start` checks every template (a broken one stops the start-up) and, with
-`workers`, runs the delivery worker. Before each send the worker asks `still_wanted`.
+`workers`, runs the delivery worker. Before each send the worker asks
+`still_wanted`: a grace push or an escalation is cancelled once its
+notification was seen or read (on any tab, through any process: the SQL row is
+the truth), and a digest without items is not sent. Then `prepare` renders a
+digest from the items listed in it by then.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from tocsin.delivery import Delivery, Sender, channels
 from tocsin.delivery.queue import Queue, RedisQueue, SqlQueue
@@ -17,7 +24,15 @@ from tocsin.marketplace.ingest import Ingest
 from tocsin.marketplace.templating import Templates
 from tocsin.notifications.service import NotificationService
 from tocsin.settings import Settings
+from tocsin.storage.deliveries import DIGEST, ESCALATION, GRACE
 from tocsin.storage.stores import Stores
+
+# Why a delivery waiting to be seen was not sent, by what happened to its notification.
+CANCELLED = {
+    "seen": "cancelled: seen in a live tab",
+    "read": "cancelled: read",
+    "deleted": "cancelled: deleted",
+}
 
 
 class Pipeline:
@@ -25,6 +40,7 @@ class Pipeline:
         self.settings = settings
         self.templates = Templates(settings.templates_dir or None, settings.public_url)
         self.deliveries = stores.deliveries
+        self.vendors = stores.vendors
         self.push = PushSubscriptions(settings, stores.push_subscriptions)
         self.queue: Queue = (
             SqlQueue(self.deliveries, settings.delivery_poll_seconds)
@@ -46,6 +62,7 @@ class Pipeline:
                 self.queue,
                 self.senders,
                 check=self.still_wanted,
+                prepare=self.prepare,
                 gone=self.push.gone,
             )
             self._task = asyncio.create_task(worker.run(), name="tocsin-delivery")
@@ -55,15 +72,42 @@ class Pipeline:
         channel = channels.BY_NAME.get(delivery.channel)
         if channel is None:
             return None
-        if channel.unless_seen and delivery.notification_id is not None:
+        if delivery.purpose == DIGEST:
+            if not await self.deliveries.digest_items(delivery.key):
+                return "nothing to send: the digest lists no notification"
+            return None
+        waits = channel.unless_seen or delivery.purpose in (GRACE, ESCALATION)
+        if waits and delivery.notification_id is not None:
             noticed = await self.deliveries.noticed(delivery.notification_id)
-            if noticed == "seen":
-                return "seen in a live tab before the push was due"
             if noticed is not None:
-                return f"{noticed} before the push was due"
+                return CANCELLED[noticed]
         if channel.devices and not await self.push.exists(delivery):
             return "the push subscription was removed"
         return None
+
+    async def prepare(self, delivery: Delivery) -> Delivery:
+        """A digest's email, rendered from its items (and stored with it); others as they are."""
+        if delivery.purpose != DIGEST:
+            return delivery
+        items = await self.deliveries.digest_items(delivery.key)
+        settings = (await self.vendors.settings([delivery.vendor_id]))[delivery.vendor_id]
+        zone = ZoneInfo(settings.timezone)
+        listed = [
+            {
+                "line": item["line"],
+                "link": item["link"] or "",
+                "at": datetime.fromtimestamp(item["created_at"] / 1000, UTC)
+                .astimezone(zone)
+                .strftime("%H:%M"),
+            }
+            for item in items
+        ]
+        rendered = self.templates.render_digest(
+            delivery.vendor_id, listed, settings.locale, settings.timezone
+        )
+        message = channels.EMAIL.build(rendered).to_json()
+        await self.deliveries.set_message(delivery.id, message)
+        return dataclasses.replace(delivery, message=message)
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -41,6 +41,11 @@ class Escalation:
     def to_wire(self) -> dict[str, int | None]:
         return {"push_after_s": self.push_after_s, "sms_after_s": self.sms_after_s}
 
+    def steps(self) -> dict[str, int]:
+        """Channel → seconds after creation, for the steps it has."""
+        delays = {"push": self.push_after_s, "sms": self.sms_after_s}
+        return {channel: s for channel, s in delays.items() if s is not None}
+
 
 # New orders and failed payments escalate until a vendor says otherwise.
 ESCALATE = Escalation(push_after_s=60, sms_after_s=900)

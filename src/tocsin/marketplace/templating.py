@@ -8,6 +8,11 @@ autoescaped: the text parts are shown with `textContent` by the dashboard
 and sent as `text/plain`. Each channel builds its message from the blocks
 (`Channel.build`).
 
+A notification the publisher wrote itself (`POST /api/v1/vendors/{v}/notifications`)
+is rendered with `_direct.txt` and `_direct.html` from its own title, body and
+link; an email digest with `_digest.txt` (`email_subject`, `email_text`) and
+`_digest.html`, listing its items.
+
 Per locale (`tocsin.i18n.LOCALES`), a file in the locale's subfolder
 (`templates/notifications/ka/order_created.txt`) replaces the English one of
 the same name; a file the locale lacks falls back to English, one file at a
@@ -28,6 +33,7 @@ first real event.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +45,7 @@ from tocsin.delivery.channels import BLOCKS, CHANNELS, HTML, IN_APP
 from tocsin.errors import ConfigError
 from tocsin.marketplace import registry
 from tocsin.marketplace.rules import Recipient
+from tocsin.model import Notification
 
 _LINK = re.compile(r"^(https?://\S+|/\S*)$")
 
@@ -74,7 +81,11 @@ class Templates:
         return env
 
     def _blocks(
-        self, env: jinja2.Environment, name: str, context: dict[str, Any]
+        self,
+        env: jinja2.Environment,
+        name: str,
+        context: dict[str, Any],
+        blocks: tuple[str, ...] = BLOCKS,
     ) -> dict[str, str]:
         template = env.get_template(name)
         ctx = template.new_context(dict(context))
@@ -82,7 +93,7 @@ class Templates:
         for _ in template.root_render_func(ctx):
             pass
         out = {}
-        for block in BLOCKS:
+        for block in blocks:
             if block not in ctx.blocks:
                 raise ConfigError(f"template {name} has no block {block!r}")
             out[block] = "".join(ctx.blocks[block][0](ctx)).strip()
@@ -97,28 +108,75 @@ class Templates:
         """The blocks and HTML part of `recipient`'s notification, for every channel to build on,
         in `locale` (English where it has no template) with times in `timezone`."""
         kind = recipient.notification_type
-        env = self.envs[i18n.locale_or_default(locale)]
+        context = {**recipient.context, "public_url": self.public_url}
+        return self._render(kind, context, locale, timezone)
+
+    def render_direct(
+        self,
+        n: Notification,
+        locale: str = i18n.DEFAULT_LOCALE,
+        timezone: str = i18n.DEFAULT_TIMEZONE,
+    ) -> Rendered:
+        """A publisher's own notification, from its title, body and link (`_direct.*`),
+        inside `locale`'s layout."""
         context = {
-            **recipient.context,
+            "title": n.title,
+            "body": n.body,
+            "link": n.link or "",
+            "type": n.type,
+            "priority": n.priority,
+            "vendor_id": n.vendor_id,
             "public_url": self.public_url,
-            TIMEZONE: i18n.zone(timezone).key,
         }
-        blocks = self._blocks(env, f"{kind}.txt", context)
+        return self._render("_direct", context, locale, timezone)
+
+    def absolute(self, link: str | None) -> str | None:
+        """An email is read outside the dashboard: its links must be absolute where possible."""
+        if link and link.startswith("/") and self.public_url:
+            return self.public_url + link
+        return link or None
+
+    def _env(self, locale: str, timezone: str, context: dict[str, Any]) -> jinja2.Environment:
+        """`locale`'s environment (English for one tocsin lacks); `context` gets the clock."""
+        context[TIMEZONE] = i18n.zone(timezone).key
+        return self.envs[i18n.locale_or_default(locale)]
+
+    def _render(self, name: str, context: dict[str, Any], locale: str, timezone: str) -> Rendered:
+        env = self._env(locale, timezone, context)
+        blocks = self._blocks(env, f"{name}.txt", context)
         html = ""
         if HTML:
-            # An email is read outside the dashboard: its links must be absolute where possible.
-            link = blocks["link"] or None
-            if link is not None and link.startswith("/") and self.public_url:
-                link = self.public_url + link
-            html = env.get_template(f"{kind}.html").render({**context, "link": link})
+            link = self.absolute(blocks["link"])
+            html = env.get_template(f"{name}.html").render({**context, "link": link})
+        return Rendered(blocks=blocks, html=html)
+
+    def render_digest(
+        self,
+        vendor_id: str,
+        items: list[dict[str, Any]],
+        locale: str = i18n.DEFAULT_LOCALE,
+        timezone: str = i18n.DEFAULT_TIMEZONE,
+    ) -> Rendered:
+        """One email listing `items` (each `{line, link, at}`) from `_digest.*`, in `locale`."""
+        context = {
+            "items": items,
+            "count": len(items),
+            "vendor_id": vendor_id,
+            "public_url": self.public_url,
+        }
+        env = self._env(locale, timezone, context)
+        blocks = self._blocks(env, "_digest.txt", context, ("email_subject", "email_text"))
+        link = self.absolute("/dashboard")
+        html = env.get_template("_digest.html").render({**context, "link": link})
         return Rendered(blocks=blocks, html=html)
 
     def check(self) -> None:
-        """Render every event type's sample with every channel in every locale;
-        `ConfigError` naming the fault."""
+        """Render every event type's sample with every channel in every locale, and the
+        direct notification's and the digest's templates; `ConfigError` naming the fault."""
         for locale in i18n.LOCALES:
             for entry in registry.EVENTS.values():
                 self._check(entry, locale)
+            self._check_generic(locale)
 
     def _check(self, entry: registry.EventType, locale: str) -> None:
         kind = entry.notification_type
@@ -149,6 +207,42 @@ class Templates:
                 f"template {kind}.txt ({locale}) renders a link that is neither "
                 f"an http(s) URL nor a path: {notice.link!r}"
             )
+
+    def _check_generic(self, locale: str) -> None:
+        """The direct notification's and the digest's templates render a sample."""
+        sample = Notification(
+            id="01J00000000000000000000000",
+            vendor_id="acme-tools",
+            type="announcement",
+            title="Shop maintenance tonight",
+            body="The shop is closed from 22:00 to 23:00.",
+            data={},
+            priority="normal",
+            link="/news/1",
+            created_at=0,
+            read_at=None,
+            seen_at=None,
+            archived_at=None,
+            dedupe_key=None,
+        )
+        digest_items = [{"line": sample.title, "link": "", "at": "09:00"}]
+        renders: list[tuple[str, Callable[[], Rendered]]] = [
+            ("_direct", lambda: self.render_direct(sample, locale)),
+            ("_digest", lambda: self.render_digest("acme-tools", digest_items, locale)),
+        ]
+        for name, render in renders:
+            try:
+                rendered = render()
+            except jinja2.TemplateNotFound as exc:
+                raise ConfigError(f"notification template {exc.name} is missing") from None
+            except jinja2.TemplateError as exc:
+                raise ConfigError(
+                    f"notification template {name}.txt or {name}.html ({locale}) fails to render"
+                    f"{_where(exc)}: {exc}"
+                ) from None
+            if name == "_direct":
+                for channel in CHANNELS:
+                    channel.build(rendered)
 
 
 # The context variable the Babel filters read the vendor's timezone from.

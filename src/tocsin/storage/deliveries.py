@@ -1,4 +1,13 @@
-"""SQL of deliveries and their attempts (tables `deliveries`, `delivery_attempts`)."""
+"""SQL of deliveries, their attempts and digests (`deliveries`, `delivery_attempts`,
+`digest_items`).
+
+A delivery's `purpose` says why it exists: `instant` (at once), `grace` (a push
+once unseen for the grace), `escalation` (a push or SMS once unseen for the
+vendor's delay) or `digest` (an email listing a period's `digest_items`, keyed
+`digest:<vendor>:<period end ms>`). `held_from`/`held_until`: quiet hours moved
+it from its due time to their end. A `skipped` one names why in `last_error`
+and its attempt's `error` (`cancelled: seen in a live tab`, `cancelled: read`).
+"""
 
 from __future__ import annotations
 
@@ -12,10 +21,11 @@ import sqlalchemy as sa
 from tocsin._ids import now_ms
 from tocsin.model import Delivery, Row
 from tocsin.storage.db import Database
-from tocsin.storage.schema import deliveries, delivery_attempts, notifications
+from tocsin.storage.schema import deliveries, delivery_attempts, digest_items, notifications
 
 D = deliveries.c
 A = delivery_attempts.c
+I = digest_items.c  # noqa: E741
 
 PENDING = "pending"
 SENDING = "sending"
@@ -25,6 +35,12 @@ INTERRUPTED = "interrupted"
 # Not sent, and never will be: e.g. a push for a notification a live tab had shown.
 SKIPPED = "skipped"
 STATUSES = (PENDING, SENDING, SENT, FAILED, SKIPPED)
+
+INSTANT = "instant"
+GRACE = "grace"
+ESCALATION = "escalation"
+DIGEST = "digest"
+PURPOSES = (INSTANT, GRACE, ESCALATION, DIGEST)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +55,22 @@ class NewDelivery:
     message: dict[str, Any]
     # When it may be sent (ms); None: now.
     due_at: int | None = None
+    purpose: str = INSTANT
+    # Quiet hours moved it: due at `held_from`, and `due_at` = `held_until`, their end.
+    held_from: int | None = None
+    held_until: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestItem:
+    """A notification listed in a digest instead of mailed alone; `key` is the email's."""
+
+    key: str
+    vendor_id: str
+    notification_id: str | None
+    type: str
+    line: str
+    link: str | None
 
 
 def _claimable(now: int) -> sa.ColumnElement[bool]:
@@ -58,9 +90,11 @@ class DeliveryStore:
         now = now_ms()
         value = await self.db.fetch_val(
             "INSERT INTO deliveries (key, vendor_id, event_id, notification_id, type, channel, "
-            "recipient, message, status, attempts, next_attempt_at, created_at, updated_at) "
+            "recipient, message, status, attempts, next_attempt_at, created_at, updated_at, "
+            "purpose, held_from, held_until) "
             "VALUES (:key, :vendor_id, :event_id, :notification_id, :type, :channel, "
-            ":recipient, :message, :status, 0, :due, :now, :now) "
+            ":recipient, :message, :status, 0, :due, :now, :now, :purpose, :held_from, "
+            ":held_until) "
             "ON CONFLICT (key) DO NOTHING RETURNING id",
             {
                 "key": new.key,
@@ -74,9 +108,71 @@ class DeliveryStore:
                 "status": PENDING,
                 "now": now,
                 "due": new.due_at if new.due_at is not None else now,
+                "purpose": new.purpose,
+                "held_from": new.held_from,
+                "held_until": new.held_until,
             },
         )
         return None if value is None else int(value)
+
+    async def open_digest(self, digest: NewDelivery) -> tuple[int | None, bool]:
+        """Make sure the digest delivery `digest.key` exists (call inside a transaction);
+        `(its id if made now, whether it still takes items)`.
+
+        A digest takes items until its first attempt is claimed. The update locks its
+        row until the caller commits, so a worker's claim waits for the items added
+        here and renders them, or comes first and the caller sees it closed.
+        """
+        made = await self.add(digest)
+        value = await self.db.fetch_val(
+            "UPDATE deliveries SET updated_at = updated_at "
+            "WHERE key = :key AND status = :pending AND attempts = 0 RETURNING id",
+            {"key": digest.key, "pending": PENDING},
+        )
+        return made, value is not None
+
+    async def add_digest_item(self, digest_key: str, item: DigestItem) -> bool:
+        """List `item` in the digest `digest_key` (inside the caller's transaction); False
+        if the item (by its key) is listed already."""
+        value = await self.db.fetch_val(
+            "INSERT INTO digest_items (key, vendor_id, digest_key, notification_id, type, "
+            "line, link, created_at) VALUES (:key, :vendor_id, :digest_key, "
+            ":notification_id, :type, :line, :link, :now) "
+            "ON CONFLICT (key) DO NOTHING RETURNING id",
+            {
+                "key": item.key,
+                "vendor_id": item.vendor_id,
+                "digest_key": digest_key,
+                "notification_id": item.notification_id,
+                "type": item.type,
+                "line": item.line,
+                "link": item.link,
+                "now": now_ms(),
+            },
+        )
+        return value is not None
+
+    async def digest_items(self, digest_key: str) -> list[Row]:
+        """The items of one digest, oldest first."""
+        rows = await self.db.fetch_all(
+            sa.select(digest_items).where(I.digest_key == digest_key).order_by(I.id)
+        )
+        return [dict(r._mapping) for r in rows]
+
+    async def digests_of(self, notification_id: str) -> list[Row]:
+        """The digest items (with their `digest_key`) that list a notification."""
+        rows = await self.db.fetch_all(
+            sa.select(digest_items).where(I.notification_id == notification_id).order_by(I.id)
+        )
+        return [dict(r._mapping) for r in rows]
+
+    async def set_message(self, delivery_id: int, message: dict[str, Any]) -> None:
+        """Store the message rendered at send time (a digest's), for the log and retries."""
+        await self.db.execute(
+            deliveries.update()
+            .where(D.id == delivery_id)
+            .values(message=json.dumps(message, ensure_ascii=False))
+        )
 
     async def claimable(self, now: int, limit: int, *, exclude: Collection[int] = ()) -> list[int]:
         conds = [_claimable(now)]
@@ -143,6 +239,7 @@ class DeliveryStore:
             message=json.loads(r["message"]),
             attempt=int(r["attempts"]),
             notification_id=r["notification_id"],
+            purpose=r["purpose"],
         )
 
     async def finish(self, delivery: Delivery, *, error: str | None, retry_at: int | None) -> None:
