@@ -92,4 +92,23 @@ WORKERS = Profile(
     server_workers=3,
 )
 
-PROFILES = {p.name: p for p in (SHORT, FULL, SCALE, WORKERS)}
+# RSS per stream and broadcast latency at 1,000, 5,000 and 10,000 streams in one
+# process, without the scale profile's ~40,000 loopback sockets.
+FANOUT = Profile(
+    name="fanout",
+    levels=(1000, 5000, 10_000),
+    paced_events=20,
+    burst_deliveries=40_000,
+    burst_max_events=200,
+    vendors=0,
+    vendor_rate=0.0,
+    vendor_seconds=0.0,
+    vendor_drain_seconds=0.0,
+    catchup_events=0,
+    poll_seconds=0.0,
+    poll_concurrency=0,
+    workers=2,
+    fanout_only=True,
+)
+
+PROFILES = {p.name: p for p in (SHORT, FULL, SCALE, WORKERS, FANOUT)}

@@ -162,6 +162,8 @@ def all_systems() -> dict[str, System]:
                 "TOCSIN_SECRET_KEY": "bench-secret-0123456789abcdef0123456789",
                 # Like the baselines: no access log line per request.
                 "TOCSIN_LOG_LEVEL": "warning",
+                # One vendor holds every stream of the broadcast: no cap (the default is 50).
+                "TOCSIN_MAX_STREAMS_PER_VENDOR": "0",
             },
         ),
         "channels": Channels(

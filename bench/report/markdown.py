@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench.report import ingest, plots
+from bench.report import bigvendor, ingest, plots
 from bench.report.tables import (
     NAMES,
     TYPICAL_SECONDS,
@@ -38,8 +38,15 @@ def write(results: dict[str, Any], report: Path, docs: Path) -> None:
         if ingest_results.exists()
         else "No ingest results yet."
     )
+    big_results = report.parent.parent / "bench" / ".out" / "bigvendor.json"
+    big_text = (
+        bigvendor.section(json.loads(big_results.read_text()))
+        if big_results.exists()
+        else "No big-vendor results yet."
+    )
     text = TEMPLATE.read_text().format(
         ingest=ingest_text,
+        bigvendor=big_text,
         profile=results["profile"],
         started=results["started_at"],
         minutes=f"{minutes:.1f}",

@@ -27,6 +27,11 @@ def new_notification_id() -> str:
     else:
         rand = int.from_bytes(os.urandom(10), "big")
     _last_ms, _last_random = ms, rand
+    return notification_id_at(ms, rand)
+
+
+def notification_id_at(ms: int, rand: int) -> str:
+    """The ULID of time `ms` with random part `rand` (80 bits): for ids made in bulk."""
     value = (ms << 80) | (rand & ((1 << 80) - 1))
     chars = []
     for _ in range(26):

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import quote, unquote_plus
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -98,6 +99,41 @@ async def metrics_endpoint(request: Request) -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
+def _route_path(scope: Scope) -> str:
+    """The path the router matches: `path` without the `root_path` it starts with."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and path[len(root) : len(root) + 1] == "/":
+        return path[len(root) :]
+    return path
+
+
+class App(Starlette):
+    """The Starlette app, with `GET /api/v1/stream` taken before its middleware.
+
+    See `tocsin.http.stream.StreamEndpoint`: the stream answers auth errors,
+    caps and CORS itself, so only its own frames stay on a stream's call stack.
+    """
+
+    def __init__(self, *args: Any, stream_endpoint: stream.StreamEndpoint, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stream_endpoint = stream_endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] in ("GET", "HEAD")
+            and _route_path(scope) == stream.PATH
+        ):
+            scope["app"] = self
+            # The stream runs in this frame: see `StreamEndpoint.__call__`.
+            response = await self.stream_endpoint.open(scope, receive, send)
+            if response is not None:
+                await response(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None, *, workers: bool | None = None) -> Starlette:
     """A tocsin ASGI app. `workers` (default: `settings.run_workers`) runs the relay in-process."""
     settings = settings or Settings.from_env()
@@ -115,6 +151,7 @@ def create_app(settings: Settings | None = None, *, workers: bool | None = None)
         finally:
             await rt.stop()
 
+    endpoint = stream.StreamEndpoint()
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
@@ -127,26 +164,24 @@ def create_app(settings: Settings | None = None, *, workers: bool | None = None)
         *settings_api.routes,
         *deliveries.routes,
         *push.routes,
-        *stream.routes,
+        *stream.routes(endpoint),
         *pages.routes,
         *admin.routes,
         Mount("/static", StaticFiles(directory=paths.static_dir()), name="static"),
     ]
     middleware = []
     if settings.cors_origins:
-        middleware.append(
-            Middleware(
-                CORSMiddleware,
-                allow_origins=["*"]
-                if "*" in settings.cors_origins
-                else list(settings.cors_origins),
-                # A wildcard with credentials would let any site read a signed-in vendor's data.
-                allow_credentials=settings.cors_credentials,
-                allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
-                allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "Idempotency-Key"],
-            )
+        cors: dict[str, Any] = dict(
+            allow_origins=["*"] if "*" in settings.cors_origins else list(settings.cors_origins),
+            # A wildcard with credentials would let any site read a signed-in vendor's data.
+            allow_credentials=settings.cors_credentials,
+            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "Idempotency-Key"],
         )
-    app = Starlette(
+        middleware.append(Middleware(CORSMiddleware, **cors))
+        endpoint.cors = CORSMiddleware(_no_app, **cors)  # the same policy, for the stream
+    app = App(
+        stream_endpoint=endpoint,
         routes=routes,
         middleware=middleware,
         lifespan=lifespan,
@@ -159,6 +194,10 @@ def create_app(settings: Settings | None = None, *, workers: bool | None = None)
     app.state.settings = settings
     _relative_slash_redirects(app.router)
     return app
+
+
+async def _no_app(scope: Scope, receive: Receive, send: Send) -> None:
+    raise RuntimeError("only the CORS headers of this middleware are used")
 
 
 def _relative_slash_redirects(router: Router) -> None:

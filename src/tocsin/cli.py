@@ -43,10 +43,13 @@ async def _worker(settings: Settings) -> None:
         await rt.stop()
 
 
-async def _demo(settings: Settings, base_url: str) -> None:
-    from tocsin.demo import seed
+async def _demo(settings: Settings, args: argparse.Namespace) -> None:
+    from tocsin import demo
 
-    await seed(settings, base_url)
+    if args.vendor is not None:
+        await demo.fill_and_print(settings, args.base_url, args.vendor, args.count)
+    else:
+        await demo.seed(settings, args.base_url)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -76,6 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     admin.add_argument("username")
     demo = sub.add_parser("demo", help="create demo vendors with notifications")
     demo.add_argument("--base-url", default="http://127.0.0.1:8000")
+    demo.add_argument(
+        "--vendor", help="fill this one vendor with --count notifications in bulk instead"
+    )
+    demo.add_argument("--count", type=int, default=10_000, help="with --vendor (default 10000)")
     sub.add_parser("vapid-keys", help="print a new VAPID key pair for Web Push, as .env lines")
     args = parser.parse_args(argv)
     if args.command == "vapid-keys":
@@ -108,7 +115,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return create_admin(settings, args.username)
         elif args.command == "demo":
-            asyncio.run(_demo(settings, args.base_url))
+            from tocsin.fields import VENDOR_ID
+
+            if args.count < 1:
+                parser.error("--count must be at least 1")
+            if args.vendor is not None and not VENDOR_ID.match(args.vendor):
+                parser.error(f"--vendor {args.vendor!r} is not a valid vendor id")
+            asyncio.run(_demo(settings, args))
     except TocsinError as exc:
         print(f"tocsin: {exc.detail}", file=sys.stderr)
         return 2

@@ -87,3 +87,21 @@ class VendorSettings:
     timezone: str = "UTC"
     quiet_hours: tuple[str, str] | None = None
     digest_hour: int = 8
+
+
+@dataclass(frozen=True, slots=True)
+class BulkJob:
+    """A bulk change too large for one request, done in chunks (`notifications.bulk`)."""
+
+    id: str
+    vendor_id: str
+    action: str
+    filter: ListFilter
+    status: str
+    # The next chunk takes ids below this one (newest first).
+    cursor: str
+    changed: int
+    error: str | None
+    created_at: int
+    updated_at: int
+    finished_at: int | None

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
 
+from tocsin import _tasks
 from tocsin.admin.accounts import AdminAccounts
 from tocsin.admin.reports import Reports
 from tocsin.credentials import Credentials
@@ -15,6 +15,8 @@ from tocsin.delivery.subscriptions import PushSubscriptions
 from tocsin.marketplace.ingest import Ingest
 from tocsin.marketplace.pipeline import Pipeline
 from tocsin.marketplace.vendors import ContactService, PreferenceService, SettingsService
+from tocsin.notifications.bulk import BulkRunner
+from tocsin.notifications.retention import Retention
 from tocsin.notifications.service import NotificationService
 from tocsin.ratelimit import RateLimiter
 from tocsin.realtime.eventlog import EventLog
@@ -54,6 +56,8 @@ class Runtime:
     # Open streams and waiting polls per vendor; requests per publisher key (or no limit).
     slots: Slots
     publisher_rate: RateLimiter | None
+    bulk: BulkRunner
+    retention: Retention
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -70,7 +74,15 @@ class Runtime:
             event_log, slots = redis_log, RedisSlots(settings, redis_log)
         rate = settings.publisher_rate_limit
         relay = Relay(stores.outbox, event_log, settings.relay_interval_seconds)
-        service = NotificationService(stores, on_commit=relay.kick)
+        service = NotificationService(
+            stores,
+            on_commit=relay.kick,
+            sync_limit=settings.bulk_sync_limit,
+            chunk=settings.bulk_chunk,
+        )
+        bulk = BulkRunner(service)
+        service.on_job = bulk.kick
+        retention = Retention(settings, stores)
         pipeline = Pipeline(settings, stores, service)
         return cls(
             settings=settings,
@@ -86,11 +98,13 @@ class Runtime:
             contacts=ContactService(stores),
             vendor_settings=SettingsService(stores),
             deliveries=DeliveryHistory(stores.deliveries),
-            reports=Reports(stores, hub),
+            reports=Reports(stores, hub, retention),
             admins=AdminAccounts(stores.admins),
             push=pipeline.push,
             slots=slots,
             publisher_rate=RateLimiter(rate) if rate else None,
+            bulk=bulk,
+            retention=retention,
         )
 
     async def start(self, *, workers: bool) -> None:
@@ -108,6 +122,8 @@ class Runtime:
         await self.pipeline.start(workers=workers)
         if workers:
             self.tasks.append(asyncio.create_task(self.relay.run(), name="tocsin-relay"))
+            self.tasks.append(asyncio.create_task(self.bulk.run(), name="tocsin-bulk-jobs"))
+            self.tasks.append(asyncio.create_task(self.retention.run(), name="tocsin-retention"))
 
     def close_streams_soon(self) -> None:
         """End every open stream and long-poll; safe to call from a signal handler."""
@@ -117,10 +133,7 @@ class Runtime:
         self.hub.close_all(CloseReason.SHUTDOWN)
         await self.pipeline.stop()
         for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await _tasks.stop(task)
         await self.slots.close()
         await self.log.close()
         await self.stores.disconnect()

@@ -24,6 +24,7 @@ import sys
 import time
 from types import FrameType
 
+from tocsin import _protocol
 from tocsin.errors import ConfigError
 from tocsin.settings import Settings
 
@@ -34,6 +35,9 @@ RESERVED_FILES = 64
 # A worker that exits this soon after it started failed to start (a port in use, a bad setting).
 START_GRACE_SECONDS = 5.0
 STOP_SECONDS = 10.0
+# How long uvicorn waits for requests to finish after SIGTERM before it cancels them;
+# open streams end at once (`handle_exit` below), so this is only a backstop.
+GRACEFUL_SHUTDOWN_SECONDS = 5
 
 
 def raise_open_files() -> int:
@@ -102,7 +106,8 @@ def serve(settings: Settings, host: str, port: int, *, reuse_port: bool = False)
         log_level=settings.log_level,
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        http=_protocol.http_protocol(),
         backlog=4096,
     )
     server = Server(config)

@@ -137,6 +137,20 @@ class Settings:
     delivery_lease_seconds: float = field(default=60.0, metadata={"env": "DELIVERY_LEASE_SECONDS"})
     delivery_poll_seconds: float = field(default=1.0, metadata={"env": "DELIVERY_POLL_SECONDS"})
     delivery_concurrency: int = field(default=8, metadata={"env": "DELIVERY_CONCURRENCY"})
+    # Bulk changes by filter: up to `bulk_sync_limit` rows change in the request;
+    # more run as a background job, `bulk_chunk` rows per transaction.
+    bulk_sync_limit: int = field(default=5000, metadata={"env": "BULK_SYNC_LIMIT"})
+    bulk_chunk: int = field(default=2000, metadata={"env": "BULK_CHUNK"})
+    # Retention (0: keep forever): read or archived notifications older than
+    # `keep_read_days`, every notification, processed event and settled delivery
+    # older than `keep_days`; purged every `purge_interval_seconds`, `purge_batch` rows
+    # per transaction.
+    keep_read_days: float = field(default=90.0, metadata={"env": "KEEP_READ_DAYS"})
+    keep_days: float = field(default=365.0, metadata={"env": "KEEP_DAYS"})
+    purge_interval_seconds: float = field(
+        default=3600.0, metadata={"env": "PURGE_INTERVAL_SECONDS"}
+    )
+    purge_batch: int = field(default=2000, metadata={"env": "PURGE_BATCH"})
     # Web Push (RFC 8030) with VAPID (RFC 8292): the key pair `tocsin vapid-keys` prints
     # (unset: no push is queued) and the contact push services see in every request.
     vapid_public_key: str = field(default="", metadata={"env": "VAPID_PUBLIC_KEY"})
@@ -249,6 +263,10 @@ class Settings:
             raise ConfigError("queue and replay limits must be at least 1")
         if self.slot_ttl_seconds < 3:
             raise ConfigError("TOCSIN_SLOT_TTL_SECONDS must be at least 3")
+        if self.bulk_chunk < 1 or self.purge_batch < 1:
+            raise ConfigError("TOCSIN_BULK_CHUNK and TOCSIN_PURGE_BATCH must be at least 1")
+        if self.purge_interval_seconds <= 0:
+            raise ConfigError("TOCSIN_PURGE_INTERVAL_SECONDS must be positive")
         self._check_delivery()
         self._check_push()
         return self

@@ -1,12 +1,39 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests._server import API_KEY
+
+
+async def open_raw_stream(url: str, token: str, rcvbuf: int | None = None) -> socket.socket:
+    """An open `GET /api/v1/stream` on a raw non-blocking socket, its response head read.
+
+    What came with the head (the `retry:` frame, a replay) is read too, and dropped.
+    """
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.socket()
+    if rcvbuf is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.setblocking(False)
+    loop = asyncio.get_running_loop()
+    await loop.sock_connect(sock, (host, int(port)))
+    request = (
+        f"GET /api/v1/stream HTTP/1.1\r\nHost: {host}\r\n"
+        f"Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    await loop.sock_sendall(sock, request.encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = await asyncio.wait_for(loop.sock_recv(sock, 4096), 10)
+        assert chunk, "closed before the response head"
+        head += chunk
+    assert head.startswith(b"HTTP/1.1 200"), head
+    return sock
 
 
 async def publish(base_url: str, vendor: str, title: str, **extra: Any) -> dict[str, Any]:

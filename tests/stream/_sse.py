@@ -31,12 +31,14 @@ class Stream:
         last_event_id: str | None = None,
         query: dict[str, str] | None = None,
         via_query: bool = False,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.base_url = base_url
         self.token = token
         self.last_event_id = last_event_id
         self.query = query or {}
         self.via_query = via_query
+        self.headers = headers or {}
         self.retry: int | None = None
         self.response: httpx.Response | None = None
         self._client: httpx.AsyncClient | None = None
@@ -44,7 +46,7 @@ class Stream:
         self._iter: AsyncIterator[ServerSentEvent] | None = None
 
     async def __aenter__(self) -> Stream:
-        headers = {}
+        headers = dict(self.headers)
         params = dict(self.query)
         if self.via_query:
             params["access_token"] = self.token

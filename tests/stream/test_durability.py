@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,8 +14,11 @@ import pytest
 
 from tests._procs import RedisProcess
 from tests.conftest import PgDatabases, ServerFactory, mint_token, redis_backend_only
-from tests.stream._helpers import poll, publish, until_logged
+from tests.stream._helpers import open_raw_stream, poll, publish, until_logged
 from tests.stream._sse import Stream
+from tocsin.serve import GRACEFUL_SHUTDOWN_SECONDS
+
+STREAMS = 2000
 
 
 @pytest.fixture
@@ -87,6 +91,36 @@ async def test_sigterm_closes_streams_promptly_and_clients_resume_elsewhere(
     async with Stream(second.url, token, last_event_id=seen.id) as stream:
         event = await stream.next()
     assert event.data["notification"]["title"] == "b"
+
+
+async def _read_to_eof(sock: socket.socket, timeout: float) -> bytes:
+    loop = asyncio.get_running_loop()
+    data = b""
+    while chunk := await asyncio.wait_for(loop.sock_recv(sock, 65536), timeout):
+        data += chunk
+    return data
+
+
+async def test_sigterm_with_thousands_of_streams_exits_within_the_graceful_timeout(
+    make_server: ServerFactory, vendor: str
+) -> None:
+    server = make_server({"TOCSIN_MAX_STREAMS_PER_VENDOR": "0"})
+    token = mint_token(server.url, vendor)
+    socks: list[socket.socket] = []
+    try:
+        for _ in range(0, STREAMS, 200):
+            socks += await asyncio.gather(*(open_raw_stream(server.url, token) for _ in range(200)))
+        began = time.monotonic()
+        server.signal(signal.SIGTERM)
+        # Every client sees its stream end: the chunked body's last chunk, then EOF.
+        ends = await asyncio.gather(*(_read_to_eof(sock, 15) for sock in socks))
+        assert server.wait(15) is not None
+        exited_after = time.monotonic() - began
+    finally:
+        for sock in socks:
+            sock.close()
+    assert sum(end.endswith(b"0\r\n\r\n") for end in ends) == STREAMS
+    assert exited_after < GRACEFUL_SHUTDOWN_SECONDS, f"exited {exited_after:.1f} s after SIGTERM"
 
 
 @redis_backend_only

@@ -11,32 +11,10 @@ import redis.asyncio as aioredis
 
 from tests._server import SECRET, Server
 from tests.conftest import ServerFactory, mint_token, redis_backend_only
-from tests.stream._helpers import poll, publish
+from tests.stream._helpers import open_raw_stream, poll, publish
 from tests.stream._sse import Stream
 from tocsin.credentials import mint
 from tocsin.settings import Settings
-
-
-async def _open_raw_stream(url: str, token: str, rcvbuf: int | None = None) -> socket.socket:
-    host, port = url.removeprefix("http://").split(":")
-    sock = socket.socket()
-    if rcvbuf is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-    sock.setblocking(False)
-    loop = asyncio.get_running_loop()
-    await loop.sock_connect(sock, (host, int(port)))
-    request = (
-        f"GET /api/v1/stream HTTP/1.1\r\nHost: {host}\r\n"
-        f"Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
-    )
-    await loop.sock_sendall(sock, request.encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = await asyncio.wait_for(loop.sock_recv(sock, 1), 10)
-        assert chunk, "closed before the response head"
-        head += chunk
-    assert head.startswith(b"HTTP/1.1 200"), head
-    return sock
 
 
 @redis_backend_only
@@ -60,7 +38,7 @@ async def test_redis_connections_do_not_grow_with_open_streams(
     try:
         for batch in range(0, 200, 20):
             socks += await asyncio.gather(
-                *(_open_raw_stream(server.url, t) for t in tokens[batch : batch + 20])
+                *(open_raw_stream(server.url, t) for t in tokens[batch : batch + 20])
             )
         with_streams = await connections()
         created = await publish(server.url, vendor, "to 100 streams")
@@ -83,7 +61,7 @@ async def test_a_stalled_reader_is_disconnected_and_others_get_everything(
 ) -> None:
     server = make_server({"TOCSIN_SUBSCRIBER_QUEUE_SIZE": "50", "TOCSIN_SEND_TIMEOUT_SECONDS": "2"})
     token = mint_token(server.url, vendor)
-    stalled = await _open_raw_stream(server.url, token, rcvbuf=4096)
+    stalled = await open_raw_stream(server.url, token, rcvbuf=4096)
     # More bytes than the kernel's socket buffers hold, so the server's writes block.
     total = 150
     pad = "x" * 100_000

@@ -344,3 +344,41 @@ async def test_a_stream_ends_when_its_token_expires(server: Server, vendor: str)
     async with Stream(server.url, token) as stream:
         assert stream.response is not None
         assert stream.response.status_code == 401
+
+
+async def test_the_stream_keeps_the_apps_cors_policy_and_problem_answers(
+    make_server: ServerFactory, vendor: str
+) -> None:
+    """The stream is served in front of Starlette's middleware; it answers as if behind it."""
+    server = make_server({"TOCSIN_CORS_ORIGINS": "https://shop.example"})
+    token = mint_token(server.url, vendor)
+    shop = {"Origin": "https://shop.example"}
+    async with Stream(server.url, token, headers=shop) as stream:
+        assert stream.response is not None
+        headers = stream.response.headers
+        assert headers["access-control-allow-origin"] == "https://shop.example"
+        assert headers["access-control-allow-credentials"] == "true"
+        assert headers["content-type"].startswith("text/event-stream")
+        created = await publish(server.url, vendor, "through the front door")
+        assert (await stream.next()).data["notification"]["id"] == created["id"]
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        denied = await client.get("/api/v1/stream", headers=shop)
+        assert denied.status_code == 401
+        assert denied.headers["content-type"] == "application/problem+json"
+        assert denied.headers["www-authenticate"].startswith("Bearer")
+        assert denied.headers["access-control-allow-origin"] == "https://shop.example"
+        other = await client.get(
+            "/api/v1/stream",
+            headers={"Origin": "https://evil.example", "Authorization": f"Bearer {token}x"},
+        )
+        assert other.status_code == 401
+        assert "access-control-allow-origin" not in other.headers
+        posted = await client.post("/api/v1/stream", headers=shop)
+        assert posted.status_code == 405
+        assert posted.headers["content-type"] == "application/problem+json"
+        preflight = await client.options(
+            "/api/v1/stream",
+            headers={**shop, "Access-Control-Request-Method": "GET"},
+        )
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == "https://shop.example"

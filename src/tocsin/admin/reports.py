@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tocsin.model import ListFilter, Notification, Row
+from tocsin.notifications.retention import Purge, Retention
 from tocsin.realtime.hub import Hub
 from tocsin.storage.stores import Stores
 
@@ -19,9 +20,20 @@ class VendorReport:
 
 
 class Reports:
-    def __init__(self, stores: Stores, hub: Hub) -> None:
+    def __init__(self, stores: Stores, hub: Hub, retention: Retention) -> None:
         self.stores = stores
         self.hub = hub
+        self.retention = retention
+
+    async def tables(self) -> list[Row]:
+        """Each table's rows and, on PostgreSQL, bytes (with its indexes)."""
+        return [
+            {"table": table, "rows": rows, "bytes": size}
+            for table, rows, size in await self.stores.retention.sizes()
+        ]
+
+    async def last_purge(self) -> Purge | None:
+        return await self.retention.last()
 
     async def totals(self) -> Row:
         """Vendors, notifications and unread notifications, across all vendors."""

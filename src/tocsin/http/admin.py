@@ -35,6 +35,17 @@ VENDORS_SHOWN = 200
 THROTTLE = Throttle()
 
 
+def _bytes(n: int | None) -> str:
+    if n is None:
+        return ""
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return ""
+
+
 def _when(ms: int | None) -> str:
     if ms is None:
         return ""
@@ -53,7 +64,13 @@ def _page(
     response = render(
         request,
         template,
-        {"session": session, "csrf_field": adminauth.CSRF_FIELD, "when": _when, **context},
+        {
+            "session": session,
+            "csrf_field": adminauth.CSRF_FIELD,
+            "when": _when,
+            "size": _bytes,
+            **context,
+        },
         status=status,
     )
     if cookie is not None:
@@ -179,6 +196,10 @@ async def overview(request: Request) -> Response:
         session,
         {
             "totals": await reports.totals(),
+            "tables": await reports.tables(),
+            "last_purge": await reports.last_purge(),
+            "keep_days": runtime(request).settings.keep_days,
+            "keep_read_days": runtime(request).settings.keep_read_days,
             "vendors": vendors,
             "vendors_shown": VENDORS_SHOWN,
             "streams_total": sum(streams.values()),

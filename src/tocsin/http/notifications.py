@@ -17,8 +17,9 @@ from tocsin.fields import is_line, validation_failed
 from tocsin.http import auth
 from tocsin.http._request import query_int, read_json, runtime, vendor_path
 from tocsin.http.schemas import BulkIn, Filter, NotificationIn, NotificationPatch, SeenIn, TokenIn
-from tocsin.model import ListFilter
+from tocsin.model import BulkJob, ListFilter
 from tocsin.notifications.service import NewNotification
+from tocsin.realtime.wire import iso
 from tocsin.realtime.wire import notification as to_wire
 
 IDEMPOTENCY_KEY_MAX = 200
@@ -167,10 +168,38 @@ async def bulk(request: Request) -> Response:
         )
     if body.ids is not None:
         changed = await rt.service.change(vendor.id, body.action, ids=body.ids)
-    else:
-        f = to_list_filter(body.filter or Filter(archived=None))
-        changed = await rt.service.change(vendor.id, body.action, f=f)
-    return JSONResponse({"updated": len(changed)})
+        return JSONResponse({"updated": len(changed)})
+    f = to_list_filter(body.filter or Filter(archived=None))
+    count, job = await rt.service.change_all(vendor.id, body.action, f)
+    if job is None:
+        return JSONResponse({"updated": count})
+    # Too large for one request: a job does it in chunks (DESIGN.md, Wave 2).
+    return JSONResponse(
+        {"job": job_to_wire(job)},
+        status_code=202,
+        headers={"Location": f"/api/v1/notifications/bulk/{job.id}"},
+    )
+
+
+def job_to_wire(job: BulkJob) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "action": job.action,
+        "status": job.status,
+        "updated": job.changed,
+        "error": job.error,
+        "created_at": iso(job.created_at),
+        "updated_at": iso(job.updated_at),
+        "finished_at": iso(job.finished_at),
+    }
+
+
+async def bulk_job(request: Request) -> Response:
+    """A bulk job's progress: `{job}`."""
+    rt = runtime(request)
+    vendor = await auth.vendor(request)
+    job = await rt.service.job(vendor.id, str(request.path_params["job_id"]))
+    return JSONResponse({"job": job_to_wire(job)}, headers={"Cache-Control": "no-store"})
 
 
 async def seen(request: Request) -> Response:
@@ -188,6 +217,7 @@ routes = [
     Route("/api/v1/notifications", list_notifications, methods=["GET"]),
     Route("/api/v1/notifications/unread-count", unread_count, methods=["GET"]),
     Route("/api/v1/notifications/bulk", bulk, methods=["POST"]),
+    Route("/api/v1/notifications/bulk/{job_id}", bulk_job, methods=["GET"]),
     Route("/api/v1/notifications/seen", seen, methods=["POST"]),
     Route(
         "/api/v1/notifications/{notification_id}",

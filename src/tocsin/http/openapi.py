@@ -41,6 +41,7 @@ _MODELS: list[tuple[type[BaseModel], Mode]] = [
     (models.Notification, "serialization"),
     (models.NotificationPage, "serialization"),
     (models.BulkOut, "serialization"),
+    (models.BulkJobOut, "serialization"),
     (models.UnreadCount, "serialization"),
     (models.TokenOut, "serialization"),
     (models.PollOut, "serialization"),
@@ -277,9 +278,36 @@ def document(token_max_ttl: int) -> dict[str, Any]:
                 "requestBody": _body(models.BulkIn),
                 "responses": {
                     "200": _json(models.BulkOut, "how many changed"),
+                    "202": {
+                        **_json(
+                            models.BulkJobOut,
+                            "a change by filter over more than TOCSIN_BULK_SYNC_LIMIT "
+                            "notifications: a job does it in chunks, each emitting "
+                            "notification_update with ids null",
+                        ),
+                        "headers": {
+                            "Location": {
+                                "description": "the job's status",
+                                "schema": {"type": "string"},
+                            }
+                        },
+                    },
                     **_problems(400, 401, 403, 413, 415, 422),
                 },
             }
+        },
+        "/api/v1/notifications/bulk/{job_id}": {
+            "parameters": [
+                {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "get": {
+                "summary": "A bulk job's progress",
+                "security": VENDOR,
+                "responses": {
+                    "200": _json(models.BulkJobOut, "the job"),
+                    **_problems(401, 403, 404),
+                },
+            },
         },
         "/api/v1/notifications/seen": {
             "post": {

@@ -116,6 +116,23 @@ class BulkOut(BaseModel):
     updated: int
 
 
+class BulkJob(BaseModel):
+    """A bulk change too large for one request, done in chunks in the background."""
+
+    id: str
+    action: BulkAction
+    status: Literal["running", "done", "failed"]
+    updated: int = Field(description="notifications changed so far")
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+
+class BulkJobOut(BaseModel):
+    job: BulkJob
+
+
 class UnreadCount(BaseModel):
     total: int
     by_type: dict[str, int]

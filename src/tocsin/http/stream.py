@@ -8,17 +8,22 @@ duplicate. A stream ends when the token that opened it expires.
 
 from __future__ import annotations
 
+import functools
+
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
 
 from tocsin import metrics
-from tocsin.http import auth
+from tocsin.errors import TocsinError
+from tocsin.http import auth, problems
 from tocsin.http._request import query_float, query_int, runtime
 from tocsin.realtime import wire
 from tocsin.realtime.eventlog import ReadResult
 from tocsin.realtime.hub import Subscriber, Waiter
-from tocsin.realtime.sse import EventStream
+from tocsin.realtime.sse import HEADERS, EventStream
 from tocsin.realtime.wire import Position
 from tocsin.runtime import Runtime
 from tocsin.settings import Settings
@@ -64,7 +69,8 @@ async def _subscribe(rt: Runtime, sub: Subscriber) -> None:
     await rt.hub.subscribe(sub)
 
 
-async def stream(request: Request) -> Response:
+async def _open(request: Request, headers: list[tuple[bytes, bytes]] | None) -> EventStream:
+    """An open stream, subscribed, its head (the replay or a reset) ready to send."""
     rt = runtime(request)
     vendor = await auth.vendor(request, allow_query=True)
     after = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
@@ -77,6 +83,7 @@ async def stream(request: Request) -> Response:
         max_seconds=rt.settings.stream_max_seconds,
         expires_at=vendor.expires_at,
         on_close=slot.release,
+        headers=headers,
     )
     try:
         # Subscribed before the read: see the module docstring.
@@ -88,6 +95,57 @@ async def stream(request: Request) -> Response:
         slot.release()
         raise
     return sub
+
+
+class StreamEndpoint:
+    """`GET /api/v1/stream` as a bare ASGI app, served in front of Starlette's stack.
+
+    A stream lives for hours; everything on its call stack lives as long. Through
+    Starlette's routing, middleware and exception layers that is a coroutine
+    frame and a `send` wrapper per layer, about 5.5 KB a stream, and every frame
+    the hub writes goes through each wrapper. `tocsin.app.App` hands this path
+    straight to `open`, which does what those layers would: the credential and
+    the stream cap (errors as problem+json, 429 with `Retry-After`) and the
+    CORS headers of the app's policy; the stream then runs in `App.__call__`'s
+    frame with uvicorn's own `send`. The `Request` used to authenticate is
+    dropped before the stream runs.
+    """
+
+    def __init__(self, cors: CORSMiddleware | None = None) -> None:
+        self.cors = cors
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        stream = await self.open(scope, receive, send)
+        if stream is not None:
+            await stream(scope, receive, send)
+
+    async def open(self, scope: Scope, receive: Receive, send: Send) -> EventStream | None:
+        """The stream to run; `None` once an error has been answered instead."""
+        request = Request(scope, receive)
+        try:
+            return await _open(request, await self._headers(request))
+        except TocsinError as exc:
+            response = await problems.tocsin_error(request, exc)
+        except Exception as exc:
+            response = await problems.unexpected_error(request, exc)
+        if self.cors is not None:
+            send = functools.partial(self.cors.send, send=send, request_headers=request.headers)
+        await response(scope, receive, send)
+        return None
+
+    async def _headers(self, request: Request) -> list[tuple[bytes, bytes]] | None:
+        """The stream's response headers with the CORS policy's, or `None` for the shared ones."""
+        if self.cors is None:
+            return None
+        start: list[Message] = []
+
+        async def keep(message: Message) -> None:
+            start.append(message)
+
+        message = {"type": "http.response.start", "status": 200, "headers": list(HEADERS)}
+        await self.cors.send(message, keep, request.headers)
+        headers: list[tuple[bytes, bytes]] = start[0]["headers"]
+        return headers
 
 
 def _poll_body(events: list[wire.Event], last_id: str, reset: wire.ResetReason | None) -> Response:
@@ -131,7 +189,12 @@ async def poll(request: Request) -> Response:
     return _poll_body(result.events, last_id, None)
 
 
-routes = [
-    Route("/api/v1/stream", stream, methods=["GET"]),
-    Route("/api/v1/stream/poll", poll, methods=["GET"]),
-]
+PATH = "/api/v1/stream"
+
+
+def routes(endpoint: StreamEndpoint) -> list[Route]:
+    # `App` serves GET and HEAD on PATH before routing; the route answers the rest (405).
+    return [
+        Route(PATH, endpoint, methods=["GET"]),
+        Route("/api/v1/stream/poll", poll, methods=["GET"]),
+    ]

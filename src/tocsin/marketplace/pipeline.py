@@ -11,11 +11,11 @@ digest from the items listed in it by then.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from tocsin import _tasks
 from tocsin.delivery import Delivery, Sender, channels
 from tocsin.delivery.queue import Queue, RedisQueue, SqlQueue
 from tocsin.delivery.subscriptions import PushSubscriptions
@@ -111,9 +111,7 @@ class Pipeline:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await _tasks.stop(self._task)
         for sender in self.senders.values():
             await sender.close()
         await self.queue.close()

@@ -17,9 +17,9 @@ from typing import Any
 from tocsin import metrics
 from tocsin._ids import NOTIFICATION_ID, new_notification_id, now_ms
 from tocsin.errors import NotFound, ValidationFailed
-from tocsin.model import ListFilter, Notification
+from tocsin.model import BulkJob, ListFilter, Notification
 from tocsin.realtime import wire
-from tocsin.storage.notifications import TimeColumn
+from tocsin.storage.notifications import Changed, TimeColumn
 from tocsin.storage.stores import Stores
 
 # A bulk change touching more ids than this names none in its event: clients refetch.
@@ -65,12 +65,32 @@ _ACTIONS: dict[str, tuple[TimeColumn, bool, dict[str, bool]]] = {
 }
 
 
+# (time column, set or cleared, the change the event names) of an action; `delete` has no column.
+def _action(action: str) -> tuple[TimeColumn | None, bool, dict[str, bool]]:
+    if action == "delete":
+        return None, True, {"deleted": True}
+    return _ACTIONS[action]
+
+
 class NotificationService:
-    def __init__(self, stores: Stores, on_commit: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self,
+        stores: Stores,
+        on_commit: Callable[[], None] = lambda: None,
+        *,
+        sync_limit: int = 5000,
+        chunk: int = 2000,
+    ) -> None:
         self.stores = stores
         self.notifications = stores.notifications
         self.counts = stores.counts
+        self.jobs = stores.bulk_jobs
         self.on_commit = on_commit
+        # A change by filter over more rows than `sync_limit` becomes a job of `chunk`-row steps.
+        self.sync_limit = sync_limit
+        self.chunk = chunk
+        # Told of each new job (the runner's wake-up).
+        self.on_job: Callable[[], None] = lambda: None
 
     async def _emit(self, vendor_id: str, seq: int, event: str, payload: dict[str, Any]) -> None:
         await self.stores.outbox.add(vendor_id, seq, event, wire.dumps(payload))
@@ -135,6 +155,20 @@ class NotificationService:
             {"notification": wire.notification(n), "unread_count": unread},
         )
 
+    async def import_many(self, vendor_id: str, rows: Sequence[Notification]) -> None:
+        """Store `rows` (the vendor's, new ids) in one transaction, with their unread counts.
+
+        For filling a vendor in bulk (`tocsin demo --vendor`): no event is emitted
+        and no dedupe key is checked.
+        """
+        unread: Counter[str] = Counter(
+            n.type for n in rows if n.read_at is None and n.archived_at is None
+        )
+        async with self.stores.transaction():
+            await self.stores.vendors.ensure(vendor_id)
+            await self.notifications.insert_many(rows)
+            await self.counts.add(vendor_id, unread)
+
     async def emit(self, vendor_id: str, event: str, payload: dict[str, Any]) -> None:
         """Emit a stream event that changes no notification (e.g. `order_status_update`)."""
         async with self.stores.transaction():
@@ -184,6 +218,80 @@ class NotificationService:
         Emits one `notification_update` for the whole change.
         """
         return await self._apply(vendor_id, [action], ids=ids, f=f)
+
+    async def change_all(
+        self, vendor_id: str, action: str, f: ListFilter
+    ) -> tuple[int, BulkJob | None]:
+        """Apply `action` to every notification matching `f`: `(changed, None)` at once,
+        or, over more than `sync_limit` rows, `(0, job)` for a job that does it in chunks.
+        """
+        column, setting, _ = _action(action)
+        # Found before the vendor's lock is taken: a small change then holds it
+        # for an update by primary key, not for a scan of the vendor's history.
+        ids = await self.notifications.next_chunk(
+            vendor_id, column, setting, f, below=None, limit=self.sync_limit + 1
+        )
+        if len(ids) <= self.sync_limit:
+            return len(await self._apply(vendor_id, [action], ids=ids, f=f)), None
+        job = await self.jobs.add(new_notification_id(), vendor_id, action, f)
+        self.on_job()
+        return 0, job
+
+    async def job(self, vendor_id: str, job_id: str) -> BulkJob:
+        found = None
+        if NOTIFICATION_ID.match(job_id):
+            found = await self.jobs.get(vendor_id, job_id)
+        if found is None:
+            raise NotFound(f"no bulk job {job_id!r}")
+        return found
+
+    async def run_chunk(self, job: BulkJob, lease_ms: int, size: int | None = None) -> str | None:
+        """Apply the next chunk of `job` (`size` rows, at most `chunk`), newest first; the
+        job's new cursor, or None: done.
+
+        The chunk's ids are chosen before the vendor's lock is taken, and the
+        change re-checks each row under it, so the lock is held for one
+        chunk's update only: creates for the vendor wait that long at most.
+        """
+        column, setting, change = _action(job.action)
+        ids = await self.notifications.next_chunk(
+            job.vendor_id,
+            column,
+            setting,
+            job.filter,
+            below=job.cursor,
+            limit=min(size or self.chunk, self.chunk),
+        )
+        if not ids:
+            await self.jobs.finish(job.id)
+            return None
+        cursor = min(ids)
+        try:
+            async with self.stores.transaction():
+                seq = await self.stores.vendors.next_seq(job.vendor_id)
+                done: Changed
+                if column is None:
+                    done = await self.notifications.delete(job.vendor_id, ids=ids, f=job.filter)
+                else:
+                    at = now_ms() if setting else None
+                    done = await self.notifications.set_time(
+                        job.vendor_id, column, at, ids=ids, f=job.filter
+                    )
+                if not done.ids:
+                    raise _Unchanged()  # changed meanwhile: no event (and no sequence number)
+                unread = await self.counts.add(job.vendor_id, done.unread)
+                await self._emit(
+                    job.vendor_id,
+                    seq,
+                    wire.NOTIFICATION_UPDATE,
+                    {"ids": None, "changes": change, "unread_count": unread},
+                )
+                await self.jobs.advance(job.id, cursor, len(done.ids), lease_ms)
+        except _Unchanged:
+            await self.jobs.advance(job.id, cursor, 0, lease_ms)
+            return cursor
+        self.on_commit()
+        return cursor
 
     async def _apply(
         self,

@@ -33,7 +33,6 @@ import time
 from collections.abc import Callable, Generator
 from typing import Any
 
-from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from tocsin import metrics
@@ -41,7 +40,8 @@ from tocsin.realtime import wire
 from tocsin.realtime.hub import Hub
 from tocsin.realtime.wire import CloseReason, Event, Position
 
-_HEADERS = [
+# Shared by every stream whose response adds none (no CORS): a list per stream costs ~0.5 KB.
+HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
     (b"connection", b"keep-alive"),
@@ -82,16 +82,13 @@ async def _settle(yielded: Any) -> None:
         await asyncio.wait((yielded,))
 
 
-class EventStream(Response):
-    """One open stream of `vendor_id`; see the module docstring.
+class EventStream:
+    """One open stream of `vendor_id`, an ASGI app; see the module docstring.
 
     `expires_at` (seconds since the epoch) is when the credential that opened
     it expires: the stream ends then, or after `max_seconds`, whichever is first.
+    `headers` are the response's, when they differ from `HEADERS`.
     """
-
-    status_code = 200
-    raw_headers = _HEADERS
-    background = None
 
     __slots__ = (
         "_backlog",
@@ -101,6 +98,7 @@ class EventStream(Response):
         "_ends_at",
         "_epoch",
         "_expires_at",
+        "_headers",
         "_heartbeat",
         "_hub",
         "_max_seconds",
@@ -127,8 +125,10 @@ class EventStream(Response):
         max_seconds: float,
         expires_at: float | None = None,
         on_close: Callable[[], None] | None = None,
+        headers: list[tuple[bytes, bytes]] | None = None,
     ) -> None:
         self.vendor_id = vendor_id
+        self._headers = headers
         self._on_close = on_close
         self.closed: CloseReason | None = None
         self.due = 0
@@ -300,7 +300,11 @@ class EventStream(Response):
     # -- the request -------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Stream until closed; unsubscribes however it ends (a HEAD request never starts one)."""
+        """Stream until closed; unsubscribes however it ends (a HEAD request never starts one).
+
+        One coroutine for the whole stream: each frame on a stream's call stack
+        lives as long as the stream.
+        """
         try:
             if scope["method"].upper() == "HEAD":
                 await send(self._start())
@@ -308,7 +312,22 @@ class EventStream(Response):
                 return
             metrics.OPEN_STREAMS.inc()
             try:
-                await self._run(receive, send)
+                task = self._begin()
+                try:
+                    await send(self._start())
+                    self._send = send
+                    self._flush()
+                    while self.closed is None:
+                        message = await receive()
+                        if message["type"] == "http.disconnect":
+                            self.close(CloseReason.DISCONNECTED)
+                except asyncio.CancelledError:
+                    if not self._ending:
+                        raise
+                    task.uncancel()
+                finally:
+                    slow = self._stop()
+                self._end(slow, send)
             finally:
                 metrics.OPEN_STREAMS.dec()
         finally:
@@ -317,43 +336,37 @@ class EventStream(Response):
             if self._on_close is not None:
                 self._on_close()
 
-    @staticmethod
-    def _start() -> Message:
+    def _start(self) -> Message:
         # A copy: middleware may add headers to the message in place.
-        return {"type": "http.response.start", "status": 200, "headers": list(_HEADERS)}
+        headers = list(HEADERS) if self._headers is None else self._headers
+        return {"type": "http.response.start", "status": 200, "headers": headers}
 
-    async def _run(self, receive: Receive, send: Send) -> None:
-        loop = asyncio.get_running_loop()
+    def _begin(self) -> asyncio.Task[Any]:
+        """The request's task, now ours to cancel; deadlines in the hub's wheel."""
         task = asyncio.current_task()
         assert task is not None
         self._task = task
-        now = loop.time()
+        now = asyncio.get_running_loop().time()
         self._next_beat = now + self._heartbeat
         self._ends_at = now + self._max_seconds
         if self._expires_at is not None:
             expiry = now + (self._expires_at - time.time())
             if expiry < self._ends_at:
                 self._ends_at, self._end_reason = expiry, CloseReason.EXPIRED
-        wheel = self._hub.wheel
-        wheel.schedule(self, min(self._next_beat, self._ends_at))
-        try:
-            await send(self._start())
-            self._send = send
-            self._flush()
-            while self.closed is None:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    self.close(CloseReason.DISCONNECTED)
-        except asyncio.CancelledError:
-            if not self._ending:
-                raise
-            task.uncancel()
-        finally:
-            wheel.cancel(self)
-            slow, self._slow_task = self._slow_task, None
-            self._state = _DONE
-            self._backlog = None
-            self._task = None
+        self._hub.wheel.schedule(self, min(self._next_beat, self._ends_at))
+        return task
+
+    def _stop(self) -> asyncio.Task[None] | None:
+        """Out of the wheel, no more writes; the slow path's task, if one runs."""
+        self._hub.wheel.cancel(self)
+        slow, self._slow_task = self._slow_task, None
+        self._state = _DONE
+        self._backlog = None
+        self._task = None
+        return slow
+
+    def _end(self, slow: asyncio.Task[None] | None, send: Send) -> None:
+        """End the response, unless the client is gone or stopped reading."""
         if slow is not None and not slow.done():
             slow.cancel()  # a client that stopped reading: uvicorn drops the connection
             return

@@ -200,6 +200,22 @@ class Database:
                 run = _raw.pg if self.dialect == "postgresql" else _raw.sqlite
                 return await run(connection.raw_connection, kind, sql, values)
 
+    async def insert_many(
+        self, table: str, columns: Sequence[str], records: Sequence[Sequence[Any]]
+    ) -> None:
+        """Insert `records` into `table` at once: `COPY` on PostgreSQL, `executemany` on SQLite."""
+        with _down():
+            connection = self._db.connection()
+            async with connection:
+                raw = connection.raw_connection
+                if self.dialect == "postgresql":
+                    await raw.copy_records_to_table(table, columns=list(columns), records=records)
+                    return
+                marks = ", ".join("?" for _ in columns)
+                await raw.executemany(
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", records
+                )
+
     async def run(self, sql: str, values: Params = None) -> None:
         await self._raw("execute", sql, values)
 

@@ -1,4 +1,4 @@
-"""SQL of `tocsin_meta`: values fixed once per database (its identity, the log's epoch)."""
+"""SQL of `tocsin_meta`: values of the database itself (identity, log epoch, last purge)."""
 
 from __future__ import annotations
 
@@ -22,3 +22,14 @@ class MetaStore:
             )
             current = await self.db.fetch_val(sa.select(meta.c.value).where(meta.c.key == key))
         return str(current)
+
+    async def get(self, key: str) -> str | None:
+        value = await self.db.value("SELECT value FROM tocsin_meta WHERE key = :key", {"key": key})
+        return None if value is None else str(value)
+
+    async def put(self, key: str, value: str) -> None:
+        await self.db.run(
+            "INSERT INTO tocsin_meta (key, value) VALUES (:key, :value) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            {"key": key, "value": value},
+        )

@@ -47,6 +47,22 @@ _INSERT = (
     ":dedupe_key)"
 )
 
+_COLUMNS = (
+    "id",
+    "vendor_id",
+    "type",
+    "title",
+    "body",
+    "data",
+    "priority",
+    "link",
+    "created_at",
+    "read_at",
+    "seen_at",
+    "archived_at",
+    "dedupe_key",
+)
+
 _BY_DEDUPE = "SELECT * FROM notifications WHERE vendor_id = :vendor_id AND dedupe_key = :dedupe_key"
 
 
@@ -136,6 +152,31 @@ class NotificationStore:
             },
         )
 
+    async def insert_many(self, rows: Sequence[Notification]) -> None:
+        """Insert `rows` in one statement (COPY on PostgreSQL): for filling a vendor in bulk."""
+        await self.db.insert_many(
+            "notifications",
+            _COLUMNS,
+            [
+                (
+                    n.id,
+                    n.vendor_id,
+                    n.type,
+                    n.title,
+                    n.body,
+                    json.dumps(n.data, separators=(",", ":")),
+                    n.priority,
+                    n.link,
+                    n.created_at,
+                    n.read_at,
+                    n.seen_at,
+                    n.archived_at,
+                    n.dedupe_key,
+                )
+                for n in rows
+            ],
+        )
+
     async def get(self, vendor_id: str, notification_id: str) -> Notification | None:
         row = await self.db.fetch_one(
             sa.select(notifications).where(N.vendor_id == vendor_id, N.id == notification_id)
@@ -157,6 +198,39 @@ class NotificationStore:
         rows = await self.db.fetch_all(query)
         return [decode(r._mapping) for r in rows]
 
+    def _targets(
+        self,
+        vendor_id: str,
+        column: TimeColumn | None,
+        setting: bool,
+        ids: Sequence[str] | None,
+        f: ListFilter | None,
+    ) -> list[sa.ColumnElement[bool]]:
+        """The rows a change would touch: matching `f` (or `ids`), not so yet."""
+        conds = conditions(vendor_id, f or ListFilter(archived=None))
+        if ids is not None:
+            conds.append(N.id.in_(list(ids)))
+        if column is not None:
+            conds.append(N[column].is_(None) if setting else N[column].is_not(None))
+        return conds
+
+    async def next_chunk(
+        self,
+        vendor_id: str,
+        column: TimeColumn | None,
+        setting: bool,
+        f: ListFilter | None,
+        *,
+        below: str | None,
+        limit: int,
+    ) -> list[str]:
+        """The ids a change by `f` would touch: the newest `limit` (below `below`, if given)."""
+        conds = self._targets(vendor_id, column, setting, None, f)
+        if below is not None:
+            conds.append(N.id < below)
+        query = sa.select(N.id).where(*conds).order_by(N.id.desc()).limit(limit)
+        return [r[0] for r in await self.db.fetch_all(query)]
+
     async def set_time(
         self,
         vendor_id: str,
@@ -167,11 +241,7 @@ class NotificationStore:
         f: ListFilter | None,
     ) -> Changed:
         """Set `column` to `at` (or clear it, `at=None`) where it is not so yet."""
-        col = N[column]
-        conds = conditions(vendor_id, f or ListFilter(archived=None))
-        if ids is not None:
-            conds.append(N.id.in_(list(ids)))
-        conds.append(col.is_(None) if at is not None else col.is_not(None))
+        conds = self._targets(vendor_id, column, at is not None, ids, f)
         other = _OTHER.get(column)
         query = (
             notifications.update()
@@ -190,9 +260,7 @@ class NotificationStore:
     async def delete(
         self, vendor_id: str, *, ids: Sequence[str] | None, f: ListFilter | None
     ) -> Changed:
-        conds = conditions(vendor_id, f or ListFilter(archived=None))
-        if ids is not None:
-            conds.append(N.id.in_(list(ids)))
+        conds = self._targets(vendor_id, None, True, ids, f)
         query = (
             notifications.delete().where(*conds).returning(N.id, N.type, N.read_at, N.archived_at)
         )

@@ -53,6 +53,7 @@ notifications = sa.Table(
     sa.UniqueConstraint("vendor_id", "dedupe_key", name="uq_notifications_dedupe"),
     sa.Index("ix_notifications_vendor_id", "vendor_id", "id"),
     sa.Index("ix_notifications_vendor_created", "vendor_id", "created_at"),
+    sa.Index("ix_notifications_created", "created_at"),  # retention (migration 0008)
     sa.Index(
         "ix_notifications_unread",
         "vendor_id",
@@ -125,6 +126,7 @@ processed_events = sa.Table(
     sa.Column("digest", sa.String(64), nullable=False),
     sa.Column("notifications", sa.Text, nullable=False),  # JSON list of ids
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_processed_events_created", "created_at"),  # retention (migration 0008)
 )
 
 # Only the choices a vendor made; the defaults live in `tocsin.marketplace.preferences`.
@@ -183,6 +185,7 @@ deliveries = sa.Table(
     sa.Index("ix_deliveries_vendor", "vendor_id", "id"),
     sa.Index("ix_deliveries_due", "status", "next_attempt_at"),
     sa.Index("ix_deliveries_notification", "notification_id"),
+    sa.Index("ix_deliveries_created", "created_at"),  # retention (migration 0008)
 )
 
 # A notification an email digest lists instead of mailing it alone (migration 0007):
@@ -265,4 +268,30 @@ push_subscriptions = sa.Table(
     sa.Column("updated_at", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("vendor_id", "endpoint", name="uq_push_subscriptions_endpoint"),
     sa.Index("ix_push_subscriptions_vendor", "vendor_id", "updated_at"),
+)
+
+
+# -- bulk changes in the background (migration 0008) ------------------------------
+
+# A bulk change too large for one request: it runs in chunks, newest first, and
+# `cursor` is the smallest id done so far (the next chunk takes ids below it), so
+# a job survives a restart. A runner holds it while `lease_until` (ms) is ahead.
+bulk_jobs = sa.Table(
+    "bulk_jobs",
+    metadata,
+    sa.Column("id", sa.String(26), primary_key=True),
+    sa.Column("vendor_id", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("filter", sa.Text, nullable=False),  # JSON: the `ListFilter`
+    # running → done | failed
+    sa.Column("status", sa.String(8), nullable=False),
+    sa.Column("cursor", sa.String(26), nullable=False),
+    sa.Column("changed", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("lease_until", sa.BigInteger, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Column("finished_at", sa.BigInteger, nullable=True),
+    sa.Index("ix_bulk_jobs_status", "status", "lease_until"),
+    sa.Index("ix_bulk_jobs_vendor", "vendor_id", "id"),
 )

@@ -6,6 +6,7 @@ import contextlib
 
 from tocsin.storage.admins import AdminStore
 from tocsin.storage.api_keys import ApiKeyStore
+from tocsin.storage.bulk_jobs import BulkJobStore
 from tocsin.storage.counts import CountStore
 from tocsin.storage.db import Database
 from tocsin.storage.deliveries import DeliveryStore
@@ -17,6 +18,7 @@ from tocsin.storage.preferences import PreferenceStore
 from tocsin.storage.processed_events import ProcessedEventStore
 from tocsin.storage.push_subscriptions import PushSubscriptionStore
 from tocsin.storage.reports import ReportStore
+from tocsin.storage.retention import RetentionStore
 from tocsin.storage.vendors import VendorStore
 
 
@@ -29,6 +31,7 @@ class Stores:
         self.writer = GroupCommit(db, lanes=lanes)
         self.admins = AdminStore(db)
         self.api_keys = ApiKeyStore(db)
+        self.bulk_jobs = BulkJobStore(db)
         self.counts = CountStore(db)
         self.deliveries = DeliveryStore(db)
         self.meta = MetaStore(db)
@@ -38,6 +41,7 @@ class Stores:
         self.processed_events = ProcessedEventStore(db)
         self.push_subscriptions = PushSubscriptionStore(db)
         self.reports = ReportStore(db)
+        self.retention = RetentionStore(db, self.counts)
         self.vendors = VendorStore(db)
 
     @property

@@ -46,6 +46,14 @@ class VendorStore:
         value = await self.db.value(_NEXT_SEQ, {"vendor_id": vendor_id, "now": now_ms()})
         return int(value)
 
+    async def ensure(self, vendor_id: str) -> None:
+        """Create the vendor's row if there is none (no sequence number is taken)."""
+        await self.db.run(
+            "INSERT INTO vendors (id, seq, created_at) VALUES (:vendor_id, 0, :now) "
+            "ON CONFLICT (id) DO NOTHING",
+            {"vendor_id": vendor_id, "now": now_ms()},
+        )
+
     async def set_contact(self, vendor_id: str, email: str | None, phone: str | None) -> None:
         await self.db.execute(
             "INSERT INTO vendors (id, email, phone, seq, created_at) "

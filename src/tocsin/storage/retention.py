@@ -1,0 +1,122 @@
+"""SQL of retention: what is old enough to go, purged a batch per transaction.
+
+`RULES` is the list of (table, age rule) the purge walks. A rule's `where`
+speaks of two cut-off times (ms): `:keep_all` (`TOCSIN_KEEP_DAYS`) and
+`:keep_read` (`TOCSIN_KEEP_READ_DAYS`, never earlier than `:keep_all`). A rule
+may name child tables whose rows go with each purged row. Purging
+notifications adjusts the kept unread counts in the batch's transaction (an old
+unread notification leaves the count with it); no vendor lock is taken, since
+a count changes by atomic addition and each row is deleted once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from tocsin.storage.counts import CountStore
+from tocsin.storage.db import Database
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    table: str
+    key: str
+    where: str
+    # (table, column holding this table's key): rows that go with a purged row.
+    children: tuple[tuple[str, str], ...] = ()
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "notifications",
+        "id",
+        "created_at < :keep_read AND "
+        "(created_at < :keep_all OR read_at IS NOT NULL OR archived_at IS NOT NULL)",
+    ),
+    Rule("processed_events", "event_id", "created_at < :keep_all"),
+    Rule(
+        "deliveries",
+        "id",
+        "created_at < :keep_all AND status IN ('sent', 'failed', 'skipped')",
+        children=(("delivery_attempts", "delivery_id"),),
+    ),
+    # The lines digests listed: kept as long as the deliveries that mailed them.
+    Rule("digest_items", "id", "created_at < :keep_all"),
+    Rule("bulk_jobs", "id", "created_at < :keep_read AND status <> 'running'"),
+)
+
+# The tables whose sizes the admin overview shows.
+TABLES = (
+    "notifications",
+    "unread_counts",
+    "outbox",
+    "event_log",
+    "processed_events",
+    "deliveries",
+    "delivery_attempts",
+    "digest_items",
+    "bulk_jobs",
+    "vendors",
+)
+
+
+class RetentionStore:
+    def __init__(self, db: Database, counts: CountStore) -> None:
+        self.db = db
+        self.counts = counts
+
+    async def purge_batch(self, rule: Rule, keep_all: int, keep_read: int, batch: int) -> int:
+        """Delete up to `batch` rows of `rule.table` older than its rule; how many went."""
+        returning = (
+            f"{rule.key}, vendor_id, type, read_at, archived_at"
+            if rule.table == "notifications"
+            else rule.key
+        )
+        sql = (
+            f"DELETE FROM {rule.table} WHERE {rule.key} IN "
+            f"(SELECT {rule.key} FROM {rule.table} WHERE {rule.where} LIMIT :batch) "
+            f"RETURNING {returning}"
+        )
+        async with self.db.transaction():
+            rows = await self.db.rows(
+                sql, {"keep_all": keep_all, "keep_read": max(keep_read, keep_all), "batch": batch}
+            )
+            if not rows:
+                return 0
+            keys = [r[0] for r in rows]
+            for child, column in rule.children:
+                await self._delete_children(child, column, keys)
+            if rule.table == "notifications":
+                unread: defaultdict[str, Counter[str]] = defaultdict(Counter)
+                for r in rows:
+                    if r[3] is None and r[4] is None:
+                        unread[r[1]][r[2]] -= 1
+                for vendor_id in sorted(unread):
+                    await self.counts.add(vendor_id, unread[vendor_id])
+        return len(rows)
+
+    async def _delete_children(self, table: str, column: str, keys: list[object]) -> None:
+        for start in range(0, len(keys), 500):
+            part = keys[start : start + 500]
+            marks = ", ".join(f":k{i}" for i in range(len(part)))
+            await self.db.run(
+                f"DELETE FROM {table} WHERE {column} IN ({marks})",
+                {f"k{i}": key for i, key in enumerate(part)},
+            )
+
+    async def sizes(self) -> list[tuple[str, int, int | None]]:
+        """`(table, rows, bytes)` of each of `TABLES`; bytes on PostgreSQL only."""
+        out: list[tuple[str, int, int | None]] = []
+        for table in TABLES:
+            rows = int(await self.db.value(f"SELECT count(*) FROM {table}") or 0)
+            size = None
+            if self.db.dialect == "postgresql":
+                size = int(
+                    await self.db.value(
+                        "SELECT pg_total_relation_size(to_regclass(:t))", {"t": table}
+                    )
+                    or 0
+                )
+            out.append((table, rows, size))
+        return out
