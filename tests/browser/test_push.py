@@ -179,6 +179,10 @@ async def test_a_dashboard_tab_marks_seen_and_the_push_is_skipped(
             "/api/v1/push/subscriptions", json=keys.subscription(push_service.endpoint(vendor))
         )
         assert r.status_code == 201, r.text
+        # New orders escalate by default (a push after a minute); this test is about the
+        # plain push after the grace, so the escalation is off.
+        off = {"order_created": {"escalate": None}}
+        assert (await me.put("/api/v1/preferences", json=off)).status_code == 200
         page = await granted.new_page()
         await sign_in(page, push_web.url, vendor)
         status = page.locator("[data-tocsin='status']")
