@@ -116,7 +116,9 @@ class Pipeline:
             }
             for item in items
         ]
-        rendered = self.templates.render_digest(delivery.vendor_id, listed)
+        rendered = self.templates.render_digest(
+            delivery.vendor_id, listed, settings.locale, settings.timezone
+        )
         message = channels.EMAIL.build(rendered).to_json()
         await self.deliveries.set_message(delivery.id, message)
         return dataclasses.replace(delivery, message=message)

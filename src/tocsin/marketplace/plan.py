@@ -58,6 +58,11 @@ class Audience:
     contact: dict[str, str | None]
     devices: list[Subscription] = field(default_factory=list)
 
+    @property
+    def clock(self) -> tuple[str, str]:
+        """`(locale, timezone)`: the language and clock its messages are written in."""
+        return self.settings.locale, self.settings.timezone
+
     def wants(self, kind: str) -> dict[str, Any]:
         """The preferences of `kind`; a type no event makes (a publisher's own) gets
         each channel's default, its email at once and no escalation."""
