@@ -6,9 +6,19 @@ import { connect } from "./tocsin.js";
 
 const TOAST_MS = 6000;
 const TOASTS_MAX = 4;
-const STATE_WORDS = { live: "Live", polling: "Polling", reconnecting: "Reconnecting", offline: "Offline" };
 
 const body = document.body;
+// The page's language and clock (the vendor's settings), and its words: the server
+// renders them, translated, as JSON in `data-words` (`templates/dashboard/_words.html`).
+const LOCALE = body.dataset.locale || "en";
+const TIME_ZONE = body.dataset.timezone || "UTC";
+const WORDS = JSON.parse(body.dataset.words || "{}");
+
+/** The sentence `key` in the page's language, `{name}`s filled from `values`. */
+function t(key, values = {}) {
+  const text = (WORDS.words && WORDS.words[key]) || key;
+  return text.replace(/\{(\w+)\}/g, (all, name) => (name in values ? String(values[name]) : all));
+}
 const client = connect({
   shareKey: body.dataset.vendor,
   heartbeatSeconds: Number(body.dataset.heartbeat) || 15,
@@ -46,21 +56,65 @@ function safeLink(link) {
   }
 }
 
+// The vendor's wall clock: Intl gives the numbers in its zone, the server's CLDR
+// patterns (Babel's, as on the pages) write them in its language.
+const CLOCK = WORDS.clock || { datetime: "{1}, {0}", date: "y-MM-dd", time: "HH:mm", months: [], am: "AM", pm: "PM" };
+const wallClock = new Intl.DateTimeFormat("en-US", {
+  timeZone: TIME_ZONE,
+  year: "numeric",
+  month: "numeric",
+  day: "numeric",
+  hour: "numeric",
+  minute: "2-digit",
+  hourCycle: "h23",
+});
+
+function cldr(pattern, date) {
+  const p = Object.fromEntries(wallClock.formatToParts(date).map((part) => [part.type, part.value]));
+  const [y, month, d, hour, m] = [p.year, Number(p.month), Number(p.day), Number(p.hour) % 24, p.minute];
+  const pad = (n) => String(n).padStart(2, "0");
+  const fields = {
+    y: () => y,
+    M: (n) => (n >= 3 ? CLOCK.months[month - 1] || pad(month) : n === 2 ? pad(month) : String(month)),
+    d: (n) => (n === 2 ? pad(d) : String(d)),
+    H: (n) => (n === 2 ? pad(hour) : String(hour)),
+    h: (n) => (n === 2 ? pad(hour % 12 || 12) : String(hour % 12 || 12)),
+    m: () => m,
+    a: () => (hour < 12 ? CLOCK.am : CLOCK.pm),
+  };
+  return pattern.replace(/'([^']*)'|([a-zA-Z])\2*/g, (token, quoted, letter) => {
+    if (quoted !== undefined) return quoted || "'";
+    const field = fields[letter];
+    return field ? field(token.length) : token;
+  });
+}
+
+/** A moment as the vendor's clock shows it (`timeZone` from its settings). */
+function localTime(iso) {
+  const date = new Date(iso);
+  return CLOCK.datetime.replace("{1}", cldr(CLOCK.date, date)).replace("{0}", cldr(CLOCK.time, date));
+}
+
 function ago(iso) {
   const then = new Date(iso);
   const seconds = Math.round((Date.now() - then.getTime()) / 1000);
-  if (seconds < 45) return "just now";
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
-  if (seconds < 86400) return `${Math.round(seconds / 3600)} h ago`;
-  return then.toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric" });
+  if (seconds < 45) return t("just_now");
+  if (seconds < 3600) return t("minutes_ago", { count: Math.round(seconds / 60) });
+  if (seconds < 86400) return t("hours_ago", { count: Math.round(seconds / 3600) });
+  return cldr(CLOCK.date, then);
 }
 
 function humanType(type) {
-  return String(type || "").replaceAll("_", " ").replaceAll(".", " ");
+  const label = WORDS.types && WORDS.types[type];
+  return label || String(type || "").replaceAll("_", " ").replaceAll(".", " ");
+}
+
+function humanPriority(priority) {
+  return (WORDS.priorities && WORDS.priorities[priority]) || priority;
 }
 
 function apiError(error) {
-  return (error && error.message) || "Something went wrong";
+  return (error && error.message) || t("error");
 }
 
 // -- one notification, as a list item -------------------------------------------
@@ -75,7 +129,7 @@ function notificationItem(n, { selectable = false, compact = false } = {}) {
     "data-read": read ? "true" : "false",
   });
   if (selectable) {
-    const box = h("input", { type: "checkbox", class: "item-select", "aria-label": `Select “${n.title}”`, "data-id": n.id });
+    const box = h("input", { type: "checkbox", class: "item-select", "aria-label": t("select", { title: n.title }), "data-id": n.id });
     item.append(h("label", { class: "tap item-pick" }, box));
   }
   item.append(h("span", { class: "item-dot", "aria-hidden": "true" }));
@@ -85,11 +139,11 @@ function notificationItem(n, { selectable = false, compact = false } = {}) {
     "div",
     { class: "item-meta" },
     h("span", { class: "chip", text: humanType(n.type) }),
-    n.priority !== "normal" ? h("span", { class: `chip prio prio-${n.priority}`, text: n.priority }) : null,
-    h("time", { datetime: n.created_at, title: new Date(n.created_at).toLocaleString(), text: ago(n.created_at) }),
-    n.archived_at ? h("span", { class: "chip", text: "archived" }) : null,
+    n.priority !== "normal" ? h("span", { class: `chip prio prio-${n.priority}`, text: humanPriority(n.priority) }) : null,
+    h("time", { datetime: n.created_at, title: localTime(n.created_at), text: ago(n.created_at) }),
+    n.archived_at ? h("span", { class: "chip", text: t("archived") }) : null,
   );
-  if (link) meta.append(h("a", { href: link, class: "item-link", rel: "noopener noreferrer", text: "Open" }));
+  if (link) meta.append(h("a", { href: link, class: "item-link", rel: "noopener noreferrer", text: t("open") }));
   main.append(meta);
   item.append(main);
   item.append(
@@ -97,7 +151,7 @@ function notificationItem(n, { selectable = false, compact = false } = {}) {
       type: "button",
       class: "item-toggle linkish",
       "data-toggle-read": n.id,
-      text: read ? "Mark unread" : "Mark read",
+      text: read ? t("mark_unread") : t("mark_read"),
     }),
   );
   return item;
@@ -107,7 +161,7 @@ function setItemRead(item, read) {
   item.dataset.read = read ? "true" : "false";
   item.classList.toggle("unread", !read);
   const toggle = $("[data-toggle-read]", item);
-  if (toggle) toggle.textContent = read ? "Mark unread" : "Mark read";
+  if (toggle) toggle.textContent = read ? t("mark_unread") : t("mark_read");
 }
 
 // -- a live list: first page follows the stream ----------------------------------
@@ -230,7 +284,7 @@ class ListView {
       await client.api(`/api/v1/notifications/${encodeURIComponent(id)}`, { method: "PATCH", body: { read } });
     } catch (error) {
       setItemRead(item, !read);
-      toast({ title: "Could not update", body: apiError(error), priority: "high" });
+      toast({ title: t("update_failed"), body: apiError(error), priority: "high" });
     }
   }
 }
@@ -244,8 +298,8 @@ function initStatus() {
   const word = $(".status-word", status);
   const show = (state) => {
     status.dataset.state = state;
-    word.textContent = STATE_WORDS[state] || state;
-    status.title = state === "polling" ? "Connected by polling: the stream is not getting through" : `Connection: ${word.textContent}`;
+    word.textContent = t(`state.${state}`);
+    status.title = state === "polling" ? t("state.polling.title") : t("state.title", { state: word.textContent });
   };
   show(client.state);
   client.on("state", show);
@@ -268,7 +322,7 @@ function initBell() {
   client.on("unread", (count) => {
     badge.textContent = String(count);
     badge.dataset.count = String(count);
-    bell.setAttribute("aria-label", `Notifications, ${count} unread`);
+    bell.setAttribute("aria-label", t("bell", { count }));
     document.title = count > 0 ? `(${count}) ${title}` : title;
   });
   client.on("new_notification", () => {
@@ -301,7 +355,7 @@ function initBell() {
     try {
       await client.api("/api/v1/notifications/bulk", { method: "POST", body: { action: "mark_read", all: true } });
     } catch (error) {
-      toast({ title: "Could not mark all read", body: apiError(error), priority: "high" });
+      toast({ title: t("mark_all_failed"), body: apiError(error), priority: "high" });
     }
   });
 }
@@ -315,12 +369,12 @@ function toast({ title, body = "", priority = "normal", link = null }) {
     h("div", { class: "toast-text" }, h("strong", { class: "toast-title", text: title }), body ? h("p", { class: "toast-body", text: body }) : null),
   );
   const href = safeLink(link);
-  if (href) node.append(h("a", { class: "toast-link", href, rel: "noopener noreferrer", text: "Open" }));
+  if (href) node.append(h("a", { class: "toast-link", href, rel: "noopener noreferrer", text: t("open") }));
   const close = () => {
     clearTimeout(timer);
     node.remove();
   };
-  node.append(h("button", { type: "button", class: "toast-close", "aria-label": "Dismiss", text: "×", onclick: close }));
+  node.append(h("button", { type: "button", class: "toast-close", "aria-label": t("dismiss"), text: "×", onclick: close }));
   let timer = setTimeout(close, TOAST_MS);
   node.addEventListener("mouseenter", () => clearTimeout(timer));
   node.addEventListener("mouseleave", () => {
@@ -341,7 +395,10 @@ function initLive() {
     for (const list of lists) list.updated(data);
   });
   client.on("order_status_update", ({ data }) => {
-    toast({ title: `Order #${data.order_id}: ${humanType(data.status)}`, body: data.previous_status ? `was ${humanType(data.previous_status)}` : "" });
+    toast({
+      title: t("order_status", { order: data.order_id, status: humanType(data.status) }),
+      body: data.previous_status ? t("order_was", { status: humanType(data.previous_status) }) : "",
+    });
   });
   client.on("reset", (_, event) => {
     // One request per list shown, and none for the count: a list's answer brings it.
@@ -349,7 +406,7 @@ function initLive() {
     if (reloading.includes(true)) event.preventDefault();
   });
   client.on("unauthorized", () => {
-    toast({ title: "Signed out", body: "Your session ended. Open your sign-in link again.", priority: "urgent" });
+    toast({ title: t("signed_out"), body: t("signed_out.body"), priority: "urgent" });
   });
 }
 
@@ -362,7 +419,7 @@ function initHome() {
     empty: $("[data-empty]"),
   });
   lists.push(list);
-  list.load().catch((error) => toast({ title: "Could not load notifications", body: apiError(error), priority: "high" }));
+  list.load().catch((error) => toast({ title: t("load_failed"), body: apiError(error), priority: "high" }));
   const demo = $("[data-demo]");
   if (demo) {
     demo.addEventListener("click", async () => {
@@ -376,7 +433,7 @@ function initHome() {
         });
         if (!r.ok) throw new Error(`HTTP ${r.status}`);
       } catch (error) {
-        toast({ title: "Could not send sample events", body: apiError(error), priority: "high" });
+        toast({ title: t("demo_failed"), body: apiError(error), priority: "high" });
       } finally {
         setTimeout(() => {
           demo.disabled = false;
@@ -416,7 +473,7 @@ function initNotifications() {
   const selected = () => $$(".item-select:checked", root).map((box) => box.dataset.id);
   const refreshSelection = () => {
     const ids = selected();
-    count.textContent = `${ids.length} selected`;
+    count.textContent = t("selected", { count: ids.length });
     for (const button of $$("[data-bulk]")) button.disabled = ids.length === 0;
     const boxes = $$(".item-select", root);
     selectAll.checked = boxes.length > 0 && ids.length === boxes.length;
@@ -458,10 +515,10 @@ function initNotifications() {
       const ids = selected();
       if (!ids.length) return;
       const action = button.dataset.bulk;
-      if (action === "delete" && !confirm(`Delete ${ids.length} notification(s)? This cannot be undone.`)) return;
+      if (action === "delete" && !confirm(t("confirm_delete", { count: ids.length }))) return;
       try {
         const answer = await client.api("/api/v1/notifications/bulk", { method: "POST", body: { action, ids } });
-        result.textContent = `${answer.updated} updated`;
+        result.textContent = t("updated", { count: answer.updated });
         await list.load();
       } catch (error) {
         result.textContent = apiError(error);
@@ -470,72 +527,156 @@ function initNotifications() {
   }
 }
 
-// The preferences table's columns, one per channel, as the server lists them.
-const CHANNELS = $$("th[data-channel]").map((th) => th.dataset.channel);
+// -- preferences: the vendor's settings, and each type's channels ------------------
+
+const MINUTE = 60;
+
+function minutes(seconds) {
+  return String(Math.round((seconds / MINUTE) * 100) / 100);
+}
+
+function seconds(input) {
+  return Math.max(1, Math.round(Number(input.value) * MINUTE));
+}
+
+/** Show or hide `node`, turning its inputs off while hidden (a hidden input must not block a save). */
+function showFields(node, yes) {
+  node.hidden = !yes;
+  for (const input of $$("input, select", node)) input.disabled = !yes;
+}
+
+async function initSettings() {
+  const form = $("[data-settings]");
+  const missing = $("[data-settings-missing]");
+  const result = $("[data-settings-result]");
+  const quietOn = $("[data-quiet-on]", form);
+  const quietTimes = $("[data-quiet-times]", form);
+  const field = (name) => $(`[data-setting="${name}"]`, form);
+  let settings;
+  try {
+    settings = await client.api("/api/v1/settings");
+  } catch (error) {
+    missing.hidden = false;
+    if (error.status !== 404 && error.status !== 405) missing.textContent = apiError(error);
+    return;
+  }
+  const fill = (values) => {
+    field("locale").value = values.locale;
+    field("timezone").value = values.timezone;
+    field("digest_hour").value = String(values.digest_hour);
+    quietOn.checked = Boolean(values.quiet_hours);
+    if (values.quiet_hours) {
+      $("[data-quiet-start]", form).value = values.quiet_hours.start;
+      $("[data-quiet-end]", form).value = values.quiet_hours.end;
+    }
+    showFields(quietTimes, quietOn.checked);
+  };
+  fill(settings);
+  quietOn.addEventListener("change", () => showFields(quietTimes, quietOn.checked));
+  form.hidden = false;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = {
+      locale: field("locale").value,
+      timezone: field("timezone").value,
+      digest_hour: Number(field("digest_hour").value),
+      quiet_hours: quietOn.checked
+        ? { start: $("[data-quiet-start]", form).value, end: $("[data-quiet-end]", form).value }
+        : null,
+    };
+    result.textContent = t("saving");
+    try {
+      const saved = await client.api("/api/v1/settings", { method: "PUT", body });
+      // A new language or clock: the page is rendered again in it.
+      if (saved.locale !== settings.locale || saved.timezone !== settings.timezone) {
+        location.reload();
+        return;
+      }
+      settings = saved;
+      fill(saved);
+      result.textContent = t("saved");
+    } catch (error) {
+      result.textContent = apiError(error);
+    }
+  });
+}
 
 async function initPreferences() {
+  initSettings();
   const form = $("[data-prefs]");
   const rows = $("[data-prefs-rows]");
+  const card = $("[data-pref-template]").content.firstElementChild;
+  const channels = $$("[data-channel]", card).map((label) => label.dataset.channel);
   const loading = $("[data-prefs-loading]");
   const missing = $("[data-prefs-missing]");
   const result = $("[data-prefs-result]");
+  const order = Object.keys(WORDS.types || {});
+  const rank = (type) => (order.includes(type) ? order.indexOf(type) : order.length);
   let prefs;
   try {
     prefs = await client.api("/api/v1/preferences");
   } catch (error) {
     loading.hidden = true;
-    if (error.status === 404 || error.status === 405) missing.hidden = false;
-    else {
-      missing.hidden = false;
-      missing.textContent = `Could not load preferences: ${apiError(error)}`;
-    }
+    missing.hidden = false;
+    if (error.status !== 404 && error.status !== 405) missing.textContent = t("prefs.failed", { error: apiError(error) });
     return;
   }
   loading.hidden = true;
+
+  const item = (type, values) => {
+    const node = card.cloneNode(true);
+    node.dataset.type = type;
+    $("[data-type-label]", node).textContent = humanType(type);
+    for (const channel of channels) {
+      const box = $(`[data-channel-input="${channel}"]`, node);
+      box.name = `${type}.${channel}`;
+      box.checked = Boolean(values[channel]);
+    }
+    const mode = $("[data-email-mode]", node);
+    mode.closest("label").hidden = !("email_mode" in values);
+    mode.value = values.email_mode || "instant";
+    const escalate = $("[data-escalate]", node);
+    const after = $$("[data-escalate-field]", node);
+    escalate.closest("label").hidden = !("escalate" in values);
+    const on = Boolean(values.escalate);
+    escalate.value = on ? "on" : "off";
+    $("[data-push-after]", node).value = minutes(on ? values.escalate.push_after_s : 60);
+    $("[data-sms-after]", node).value = minutes(on ? values.escalate.sms_after_s : 900);
+    const toggle = () => {
+      for (const label of after) showFields(label, "escalate" in values && escalate.value === "on");
+    };
+    escalate.addEventListener("change", toggle);
+    toggle();
+    return node;
+  };
   const render = (values) => {
-    rows.replaceChildren(
-      ...Object.keys(values)
-        .sort()
-        .map((type) =>
-          h(
-            "tr",
-            { "data-type": type },
-            h("th", { scope: "row", text: humanType(type) }),
-            ...CHANNELS.map((channel) =>
-              h(
-                "td",
-                {},
-                h(
-                  "label",
-                  { class: "tap" },
-                  h("input", {
-                    type: "checkbox",
-                    name: `${type}.${channel}`,
-                    checked: Boolean(values[type] && values[type][channel]),
-                    "aria-label": `${humanType(type)}: ${channel.replace("_", "-")}`,
-                  }),
-                ),
-              ),
-            ),
-          ),
-        ),
-    );
+    const types = Object.keys(values).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+    prefs = values;
+    rows.replaceChildren(...types.map((type) => item(type, values[type])));
   };
   render(prefs);
   form.hidden = false;
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const body = {};
-    for (const row of $$("tr[data-type]", rows)) {
-      const type = row.dataset.type;
-      body[type] = {};
-      for (const channel of CHANNELS) body[type][channel] = $(`input[name="${CSS.escape(`${type}.${channel}`)}"]`, row).checked;
+    for (const node of $$("[data-type]", rows)) {
+      const type = node.dataset.type;
+      const choice = {};
+      for (const channel of channels) choice[channel] = $(`[data-channel-input="${channel}"]`, node).checked;
+      if ("email_mode" in prefs[type]) choice.email_mode = $("[data-email-mode]", node).value;
+      if ("escalate" in prefs[type]) {
+        choice.escalate =
+          $("[data-escalate]", node).value === "on"
+            ? { push_after_s: seconds($("[data-push-after]", node)), sms_after_s: seconds($("[data-sms-after]", node)) }
+            : null;
+      }
+      body[type] = choice;
     }
-    result.textContent = "Saving…";
+    result.textContent = t("saving");
     try {
       const saved = await client.api("/api/v1/preferences", { method: "PUT", body });
       if (saved && typeof saved === "object") render(saved);
-      result.textContent = "Saved.";
+      result.textContent = t("saved");
     } catch (error) {
       result.textContent = apiError(error);
     }
@@ -588,7 +729,7 @@ function initPush() {
     disable.hidden = name !== "on";
   };
   if (!pushSupported()) {
-    show("unsupported", "This browser cannot show notifications from tocsin. On an iPhone, add tocsin to the home screen first.");
+    show("unsupported", t("push.unsupported"));
     return;
   }
   const save = (subscription) =>
@@ -596,16 +737,16 @@ function initPush() {
 
   const refresh = async () => {
     if (Notification.permission === "denied") {
-      show("denied", "Notifications are blocked for this site: allow them in the browser's site settings.");
+      show("denied", t("push.denied"));
       return;
     }
     const registration = await navigator.serviceWorker.getRegistration(SW_URL);
     const subscription = registration && (await registration.pushManager.getSubscription());
     if (subscription && Notification.permission === "granted") {
       await save(subscription); // renews it, and moves it to this vendor
-      show("on", "On: this device gets a notification when no dashboard tab is open.");
+      show("on", t("push.on"));
     } else {
-      show("off", "Off: notifications reach you only while a dashboard tab is open.");
+      show("off", t("push.off"));
     }
   };
   enable.addEventListener("click", async () => {
@@ -620,9 +761,9 @@ function initPush() {
         (await registration.pushManager.getSubscription()) ||
         (await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: applicationServerKey(key) }));
       await save(subscription);
-      show("on", "On: this device gets a notification when no dashboard tab is open.");
+      show("on", t("push.on"));
     } catch (error) {
-      show("error", `Could not turn notifications on: ${apiError(error)}`);
+      show("error", t("push.on_failed", { error: apiError(error) }));
     } finally {
       enable.disabled = false;
     }
@@ -638,14 +779,14 @@ function initPush() {
         if (mine) await client.api(`/api/v1/push/subscriptions/${encodeURIComponent(mine.id)}`, { method: "DELETE" });
         await subscription.unsubscribe();
       }
-      show("off", "Off: notifications reach you only while a dashboard tab is open.");
+      show("off", t("push.off"));
     } catch (error) {
-      show("error", `Could not turn notifications off: ${apiError(error)}`);
+      show("error", t("push.off_failed", { error: apiError(error) }));
     } finally {
       disable.disabled = false;
     }
   });
-  refresh().catch((error) => show("error", `Could not check notifications: ${apiError(error)}`));
+  refresh().catch((error) => show("error", t("push.check_failed", { error: apiError(error) })));
 }
 
 initStatus();

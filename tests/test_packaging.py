@@ -79,6 +79,9 @@ def test_the_wheel_carries_every_module_template_static_file_and_migration(wheel
         }
         assert files, folder
         assert files <= names, f"missing from the wheel: {sorted(files - names)}"
+    catalogs = {p.relative_to(SRC).as_posix() for p in (SRC / "tocsin" / "locale").rglob("*.mo")}
+    assert catalogs, "no compiled catalogs: run scripts/i18n"
+    assert catalogs <= names, f"missing from the wheel: {sorted(catalogs - names)}"
 
 
 @pytest.mark.timeout(900)
@@ -92,6 +95,15 @@ def test_installed_wheel_imports_and_runs_its_cli(installed: Path, tmp_path: Pat
     assert "site-packages" in imported.stdout, imported.stdout
     helped = _run([str(installed / "tocsin"), "--help"], elsewhere)
     assert "serve" in helped.stdout
+    georgian = _run(
+        [
+            str(installed / "python"),
+            "-c",
+            "from tocsin import i18n; print(i18n.translations('ka').gettext('Preferences'))",
+        ],
+        elsewhere,
+    )
+    assert georgian.stdout.strip() == "პარამეტრები"
 
 
 @pytest.fixture

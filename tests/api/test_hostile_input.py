@@ -114,7 +114,7 @@ async def test_a_valid_contact_is_still_accepted(publisher: httpx.AsyncClient, v
     body = {"email": "shop@example.com", "phone": "+4915112345678"}
     r = await publisher.put(f"/api/v1/vendors/{vendor}/contact", json=body)
     assert r.status_code == 200, r.text
-    assert r.json() == {"vendor_id": vendor, **body}
+    assert r.json() == {"vendor_id": vendor, **body, "locale": "en", "timezone": "UTC"}
 
 
 @pytest.mark.parametrize(

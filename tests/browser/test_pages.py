@@ -52,7 +52,7 @@ async def test_preferences_page_saves_choices(
 ) -> None:
     page = await open_dashboard(context, web.url, vendor)
     await page.goto(f"{web.url}/dashboard/preferences")
-    email = page.locator("tr[data-type='order_created'] input[name='order_created.email']")
+    email = page.locator("[data-type='order_created'] input[name='order_created.email']")
     await expect(email).to_be_visible()
     before = await email.is_checked()
     await email.set_checked(not before)

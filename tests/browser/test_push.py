@@ -179,6 +179,9 @@ async def test_a_dashboard_tab_marks_seen_and_the_push_is_skipped(
             "/api/v1/push/subscriptions", json=keys.subscription(push_service.endpoint(vendor))
         )
         assert r.status_code == 201, r.text
+        # The grace push, not the escalation's (which waits a minute by default).
+        prefs = {"order_created": {"escalate": None}}
+        assert (await me.put("/api/v1/preferences", json=prefs)).status_code == 200
         page = await granted.new_page()
         await sign_in(page, push_web.url, vendor)
         status = page.locator("[data-tocsin='status']")

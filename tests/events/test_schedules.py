@@ -196,7 +196,7 @@ async def test_a_restart_between_scheduling_and_firing_fires_once(
     first = make_server(env)
     api = Api(first.url)
     try:
-        await escalating(api, vendor, push_s=2, sms_s=3)
+        await escalating(api, vendor, push_s=3, sms_s=4)
         await subscribe(api, vendor, Browser(), push_service.endpoint("restart"))
         r = await api.event("order.created", order("E-4", (vendor, "S1", 1, "5.00")))
         assert r.status_code == 202
@@ -266,8 +266,14 @@ async def test_an_sms_in_quiet_hours_waits_for_their_end_and_an_urgent_one_does_
     assert failed["held_until"] is None
     assert texts_to(hook, PHONE) == [urgent], "the held one waits"
 
-    # The clock reaches the end of the quiet hours: the test moves the due time there
-    # (a minute back, past the Redis queue's overdue sweep) instead of waiting an hour.
+    # The clock reaches the end of the quiet hours. Instead of waiting an hour, the test
+    # moves both: the quiet hours to ones that ended a minute ago (the worker looks at
+    # them again when it claims), and the due time to then (past the Redis queue's
+    # overdue sweep).
+    now = datetime.now(ZoneInfo(zone))
+    ended = {"start": _hhmm(now - timedelta(hours=2)), "end": _hhmm(now - timedelta(minutes=1))}
+    r = await client.put("/api/v1/settings", json={"quiet_hours": ended})
+    assert r.status_code == 200
     execute(
         scheduling,
         "UPDATE deliveries SET next_attempt_at = :due WHERE id = :id",
@@ -279,6 +285,38 @@ async def test_an_sms_in_quiet_hours_waits_for_their_end_and_an_urgent_one_does_
     sent = next(d for d in await api.deliveries(vendor) if d["id"] == held["id"])
     assert sent["status"] == "sent"
     assert sent["held_until"] == iso(expected_end), "the hold stays on the record"
+
+
+async def test_quiet_hours_set_after_planning_hold_an_escalation_at_its_claim(
+    api: Api, push_service: PushService, hook: Hook, vendor: str
+) -> None:
+    await escalating(api, vendor, push_s=2, sms_s=3)
+    await subscribe(api, vendor, Browser(), push_service.endpoint("late"))
+    r = await api.event("order.created", order("E-5", (vendor, "S1", 1, "5.00")))
+    assert r.status_code == 202
+    planned = await api.deliveries(vendor)
+    assert [d["held_until"] for d in planned] == [None, None]
+    # Then the vendor goes quiet, from an hour ago until an hour from now (UTC).
+    local_now = datetime.now(ZoneInfo("UTC"))
+    end = local_now + timedelta(hours=1)
+    quiet = {"start": _hhmm(local_now - timedelta(hours=1)), "end": _hhmm(end)}
+    r = await api.vendor(vendor).put("/api/v1/settings", json={"quiet_hours": quiet})
+    assert r.status_code == 200
+    expected_end = iso(int(end.replace(second=0, microsecond=0).timestamp() * 1000))
+
+    async def held() -> list[dict[str, Any]]:
+        items = await api.deliveries(vendor)
+        return items if all(d["held_until"] for d in items) else []
+
+    items = await wait_until(held, what="both escalation steps held at their claim")
+    for d in items:
+        assert d["status"] == "pending"
+        assert d["held_until"] == expected_end
+        assert d["next_attempt_at"] == expected_end
+        assert d["attempts"] == 0, "a hold is no attempt"
+        assert d["attempt_log"] == []
+    assert push_service.to("late") == []
+    assert texts_to(hook, PHONE) == []
 
 
 # -- digests ------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from tocsin import i18n
 from tocsin.delivery import channels
 from tocsin.errors import ValidationFailed
 from tocsin.fields import PRIORITIES
@@ -80,8 +81,21 @@ def test_notification_types_are_unique_and_derived() -> None:
 
 
 def test_every_template_belongs_to_an_event_type() -> None:
-    shipped = {p.name for p in default_dir().iterdir() if not p.name.startswith("_")}
+    shipped = {p.name for p in default_dir().iterdir() if p.is_file() and p.name[0] != "_"}
     assert shipped == {name for e in ENTRIES for name in e.templates}
+
+
+@pytest.mark.parametrize("locale", [loc for loc in i18n.LOCALES if loc != i18n.DEFAULT_LOCALE])
+def test_every_shipped_locale_translates_every_template(locale: str) -> None:
+    folder = default_dir() / locale
+    shipped = {p.name for p in folder.iterdir()}
+    # Its layout, blocks and digest; the direct notification needs none of its own.
+    assert shipped == {name for e in ENTRIES for name in e.templates} | {
+        "_base.txt",
+        "_layout.html",
+        "_digest.txt",
+        "_digest.html",
+    }
 
 
 def test_preference_defaults_follow_the_entries() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import pytest
 
 from tocsin.delivery import channels, in_app, sms
 from tocsin.errors import ConfigError
-from tocsin.marketplace import registry
+from tocsin.marketplace import registry, templating
 from tocsin.marketplace.rules import Recipient
 from tocsin.marketplace.schemas import Envelope
 from tocsin.marketplace.templating import Templates
@@ -125,6 +126,84 @@ def test_a_missing_override_directory_is_a_config_error(tmp_path: Path) -> None:
         Templates(str(tmp_path / "nope"))
 
 
+# -- locales -------------------------------------------------------------------------
+
+
+def test_a_georgian_order_is_in_georgian_with_lari_and_the_vendors_clock() -> None:
+    order = recipient("order.created", currency="GEL")
+    rendered = Templates().render(order, locale="ka", timezone="Asia/Tbilisi")
+    notice = channels.IN_APP.build(rendered)
+    assert notice.title == "ახალი შეკვეთა #1042: 2 ნივთი, 49,00 ₾"
+    assert "ჯამი: 49,00\xa0₾" in notice.body
+    mail = channels.EMAIL.build(rendered)
+    assert '<html lang="ka">' in mail.html
+    # 2024-01-01T00:00Z is 04:00 in Tbilisi (UTC+4).
+    assert "1 იან. 2024, 04:00:00" in mail.html
+    assert "გახსნა" in mail.text
+
+
+def test_the_old_call_still_renders_english_in_utc() -> None:
+    order = recipient("order.created")
+    assert Templates().render(order) == Templates().render(order, "en", "UTC")
+    english = Templates().render(order, "en", "Asia/Tbilisi").html
+    assert "ordered on Jan 1, 2024, 4:00:00\u202fAM:" in english
+
+
+def test_an_unknown_locale_or_zone_falls_back_to_english_and_utc() -> None:
+    order = recipient("order.created")
+    assert Templates().render(order, "xx", "Not/AZone") == Templates().render(order)
+
+
+def test_a_template_the_locale_lacks_falls_back_to_english_one_file_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A copy of the shipped templates whose Georgian folder lacks `stock_low`.
+    shipped = tmp_path / "notifications"
+    shutil.copytree(templating.default_dir(), shipped)
+    (shipped / "ka" / "stock_low.txt").unlink()
+    (shipped / "ka" / "stock_low.html").unlink()
+    monkeypatch.setattr(templating, "default_dir", lambda: shipped)
+    templates = Templates()
+    templates.check()
+    low = channels.EMAIL.build(templates.render(recipient("stock.low"), "ka"))
+    assert low.subject == "Low stock: Walnut cutting board"
+    # ... while its layout and blocks around it stay Georgian.
+    assert "გახსნა: /products/SKU-1" in low.text
+    assert '<html lang="ka">' in low.html
+    paid = channels.IN_APP.build(templates.render(recipient("payment.received"), "ka"))
+    assert paid.title == "შეკვეთა #1042: გადახდა მიღებულია"
+
+
+def test_an_english_override_reaches_a_georgian_vendor_only_where_ka_has_no_file(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "ka").mkdir()
+    (tmp_path / "payment_received.txt").write_text(
+        '{% extends "_base.txt" %}{% block title %}Paid: {{ amount | money(currency) }}'
+        "{% endblock %}"
+    )
+    (tmp_path / "ka" / "stock_low.txt").write_text(
+        '{% extends "_base.txt" %}{% block title %}მარაგი: {{ quantity | number }}{% endblock %}'
+    )
+    templates = Templates(str(tmp_path))
+    paid = recipient("payment.received", amount="1234.5", currency="GEL")
+    # The shipped Georgian file comes before an English override.
+    assert channels.IN_APP.build(templates.render(paid, "ka")).title.startswith("შეკვეთა #")
+    assert channels.IN_APP.build(templates.render(paid)).title == "Paid: GEL 1,234.50"
+    low = recipient("stock.low", quantity=1500)
+    assert channels.IN_APP.build(templates.render(low, "ka")).title == "მარაგი: 1 500"
+    assert channels.IN_APP.build(templates.render(low)).title.startswith("Low stock")
+
+
+def test_the_start_up_check_covers_every_locale(tmp_path: Path) -> None:
+    (tmp_path / "ka").mkdir()
+    (tmp_path / "ka" / "payout_sent.html").write_text(
+        '{% extends "_layout.html" %}{% block content %}{{ nope }}{% endblock %}'
+    )
+    with pytest.raises(ConfigError, match=r"payout_sent \(ka\).*nope"):
+        Templates(str(tmp_path)).check()
+
+
 def test_a_direct_notification_renders_from_its_own_texts_and_escapes_its_html() -> None:
     from tocsin.model import Notification
 
@@ -165,3 +244,32 @@ def test_a_digest_lists_its_items_escaped_in_html() -> None:
     assert "- 09:40  Low stock: mug" in text
     assert "New order #1 &lt;x&gt;" in rendered.html
     assert "<x>" not in rendered.html
+
+
+def test_a_georgian_digest_and_direct_notification_use_the_georgian_layout() -> None:
+    from tocsin.model import Notification
+
+    items = [{"line": "ახალი შეკვეთა #1", "link": "", "at": "09:05"}]
+    digest = Templates().render_digest("acme", items, "ka", "Asia/Tbilisi")
+    assert digest.blocks["email_subject"] == "თქვენი დაიჯესტი: 1 შეტყობინება"
+    assert "- 09:05  ახალი შეკვეთა #1" in digest.blocks["email_text"]
+    assert '<html lang="ka">' in digest.html
+    n = Notification(
+        id="01J00000000000000000000000",
+        vendor_id="acme-tools",
+        type="announcement",
+        title="Sale today",
+        body="",
+        data={},
+        priority="normal",
+        link="/news/1",
+        created_at=0,
+        read_at=None,
+        seen_at=None,
+        archived_at=None,
+        dedupe_key=None,
+    )
+    direct = Templates().render_direct(n, "ka", "Asia/Tbilisi")
+    assert direct.blocks["title"] == "Sale today"
+    assert "გახსნა: /news/1" in direct.blocks["email_text"]
+    assert '<html lang="ka">' in direct.html

@@ -5,12 +5,13 @@ is recorded (`sending`) in the same transaction. The result is recorded after
 the send, and only then is the queue entry acked, so a crash at any point
 leaves either a claimable delivery or a settled one, never a lost one.
 
-Two hooks keep the worker ignorant of channels: `check` may name a reason not
+Hooks keep the worker ignorant of channels: `check` may name a reason not
 to send a claimed delivery after all (a push for a notification a live tab
 saw), and the delivery is settled as `skipped` with that reason in its log;
-`prepare` may give the message its final form at send time (a digest lists its
-items then); `gone` hears of a recipient that no longer exists (a push
-subscription that answered 404 or 410).
+`hold` may name a time to wait for instead (the end of quiet hours), and the
+claim is undone with the delivery due then; `prepare` may give the message its
+final form at send time (a digest lists its items then); `gone` hears of a
+recipient that no longer exists (a push subscription that answered 404 or 410).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class DeliveryWorker:
         senders: Mapping[str, Sender],
         *,
         check: Callable[[Delivery], Awaitable[str | None]] | None = None,
+        hold: Callable[[Delivery], Awaitable[int | None]] | None = None,
         prepare: Callable[[Delivery], Awaitable[Delivery]] | None = None,
         gone: Callable[[Delivery], Awaitable[None]] | None = None,
     ) -> None:
@@ -61,6 +63,7 @@ class DeliveryWorker:
         self.queue = queue
         self.senders = senders
         self.check = check
+        self.hold = hold
         self.prepare = prepare
         self.gone = gone
         self.lease_ms = int(settings.delivery_lease_seconds * 1000)
@@ -131,6 +134,12 @@ class DeliveryWorker:
             await self.deliveries.skip(delivery, reason)
             metrics.DELIVERY_ATTEMPTS.labels(delivery.channel, "skipped").inc()
             await self.queue.done(job)
+            return
+        until = await self.hold(delivery) if self.hold is not None else None
+        if until is not None:
+            await self.deliveries.postpone(delivery, until)
+            metrics.DELIVERY_ATTEMPTS.labels(delivery.channel, "held").inc()
+            await self.queue.later(job, until)
             return
         sender = self.senders.get(delivery.channel)
         error: str | None = None

@@ -15,7 +15,7 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from tocsin import paths
+from tocsin import i18n, paths
 from tocsin.settings import Settings
 
 CSP = "; ".join(
@@ -50,15 +50,39 @@ def static_url(name: str) -> str:
 
 
 @functools.cache
-def environment() -> jinja2.Environment:
+def environment(locale: str = i18n.DEFAULT_LOCALE) -> jinja2.Environment:
+    """The pages' templates in `locale`: `_()` / `{% trans %}` from its gettext catalog,
+    Babel's formats (`datetime`, `date`, `time`, `number`) in the page's `timezone`."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(paths.templates_dir()),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
     env.globals["static_url"] = static_url
+    env.globals["locale"] = locale
+    env.globals["lang"] = i18n.language_tag(locale)
+    env.globals["timezone"] = i18n.DEFAULT_TIMEZONE
+    env.globals["clock_format"] = i18n.clock_format(locale)
+
+    @jinja2.pass_context
+    def datetime(ctx: jinja2.runtime.Context, value: Any, format: str = "medium") -> str:
+        return i18n.when(value, locale, ctx["timezone"], format)
+
+    @jinja2.pass_context
+    def date(ctx: jinja2.runtime.Context, value: Any, format: str = "medium") -> str:
+        return i18n.day(value, locale, ctx["timezone"], format)
+
+    @jinja2.pass_context
+    def time(ctx: jinja2.runtime.Context, value: Any, format: str = "short") -> str:
+        return i18n.clock(value, locale, ctx["timezone"], format)
+
+    env.filters.update(
+        datetime=datetime, date=date, time=time, number=lambda v: i18n.number(v, locale)
+    )
     return env
 
 
@@ -69,8 +93,11 @@ def render(
     *,
     status: int = 200,
     headers: dict[str, str] | None = None,
+    locale: str = i18n.DEFAULT_LOCALE,
 ) -> Response:
-    html = environment().get_template(template).render(request=request, **context)
+    """`template` in `locale` (a `timezone` in `context` sets the clock of its times)."""
+    env = environment(i18n.locale_or_default(locale))
+    html = env.get_template(template).render(request=request, **context)
     return HTMLResponse(html, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})})
 
 

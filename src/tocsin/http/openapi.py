@@ -408,6 +408,16 @@ def document(token_max_ttl: int) -> dict[str, Any]:
             },
             "put": {
                 "summary": "Change some preferences (a partial update)",
+                "description": (
+                    "Per type: each channel on or off; `email_mode` `instant` mails at once, "
+                    "`hourly`/`daily` lists the notification in the vendor's next digest; "
+                    "`escalate` (null: never): unseen for `push_after_s` → a push, still "
+                    "unseen at `sms_after_s` → an SMS (both from creation, cancelled once "
+                    "seen or read). The escalation's push replaces the grace push and goes "
+                    "whether `push` is on or not; its SMS is left out where `sms` is on "
+                    "(that one went at once). Quiet hours (`/api/v1/settings`) hold email, "
+                    "SMS and push until they end, except for `urgent` notifications."
+                ),
                 "security": VENDOR,
                 "requestBody": _body(preferences.PreferencesPatch),
                 "responses": {"200": preferences_out, **_problems(400, 401, 403, 413, 415, 422)},

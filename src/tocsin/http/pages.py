@@ -13,6 +13,7 @@ import asyncio
 import dataclasses
 import random
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.background import BackgroundTask
@@ -20,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tocsin import i18n
 from tocsin.credentials import Vendor, verify
 from tocsin.delivery.channels import CHANNELS
 from tocsin.errors import NotFound, Unauthorized, UnsupportedMediaType
@@ -47,12 +49,21 @@ def _demo_enabled(rt: Runtime) -> bool:
     return not rt.settings.production
 
 
+async def _clock(rt: Runtime, vendor_id: str) -> tuple[str, str]:
+    """The vendor's locale and timezone, as its settings say."""
+    settings = await rt.vendor_settings.get_settings(vendor_id)
+    return settings.locale, settings.timezone
+
+
 async def _page(request: Request, template: str, page: str, **extra: Any) -> Response:
     vendor = await _vendor(request)
     if vendor is None:
         return redirect("/dashboard/signin")
     rt = runtime(request)
+    locale, timezone = await _clock(rt, vendor.id)
     context = {
+        "timezone": timezone,
+        "now": datetime.now(UTC),
         "vendor": vendor.id,
         "page": page,
         "heartbeat": f"{rt.settings.heartbeat_seconds:g}",
@@ -62,7 +73,7 @@ async def _page(request: Request, template: str, page: str, **extra: Any) -> Res
         "vapid_key": rt.settings.vapid_public_key,
         **extra,
     }
-    return render(request, template, context)
+    return render(request, template, context, locale=locale)
 
 
 async def home(request: Request) -> Response:
@@ -91,6 +102,8 @@ async def preferences(request: Request) -> Response:
         "preferences",
         types=NOTIFICATION_TYPES,
         channels=CHANNELS,
+        locales=i18n.LOCALES,
+        timezones=i18n.timezones(),
     )
 
 
@@ -119,6 +132,7 @@ async def login(request: Request) -> Response:
             request, "dashboard/signin.html", {"error": exc.detail}, status=401, headers=NO_REFERRER
         )
     nonce, new = dashauth.login_nonce(request)
+    locale, _ = await _clock(rt, vendor.id)
     response = render(
         request,
         "dashboard/login.html",
@@ -129,6 +143,7 @@ async def login(request: Request) -> Response:
             "csrf": dashauth.login_csrf(rt.settings, nonce, token),
         },
         headers=NO_REFERRER,
+        locale=locale,
     )
     if new:
         dashauth.set_login_cookie(response, nonce, request)

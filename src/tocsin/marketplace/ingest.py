@@ -82,8 +82,9 @@ class Ingest:
         if seen is not None:
             return self._again(seen, event)
         plan = recipients(event)
-        texts = [self.templates.render(r) for r in plan]
         audiences = await self.planner.audiences([r.vendor_id for r in plan])
+        # Each vendor's notification in its own language, its times on its own clock.
+        texts = [self.templates.render(r, *audiences[r.vendor_id].clock) for r in plan]
         ids: list[str] = []
         queued: list[int] = []
 
@@ -150,7 +151,7 @@ class Ingest:
         The notification itself is always made (it is what the request asked for),
         whatever `in_app` says. A repeat (its dedupe key known) queues nothing.
         """
-        audience = (await self.planner.audiences([vendor_id]))[vendor_id]
+        audience = (await self.planner.audiences([vendor_id], in_app=False))[vendor_id]
         queued: list[int] = []
 
         async def apply() -> tuple[Notification, bool]:
@@ -163,7 +164,7 @@ class Ingest:
                     notification_id=n.id,
                     key=f"ntf:{n.id}",
                     event_id=None,
-                    text=self.templates.render_direct(n),
+                    text=self.templates.render_direct(n, *audience.clock),
                     title=n.title,
                     link=self.templates.absolute(n.link),
                 )

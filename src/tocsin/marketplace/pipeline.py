@@ -4,8 +4,9 @@
 `workers`, runs the delivery worker. Before each send the worker asks
 `still_wanted`: a grace push or an escalation is cancelled once its
 notification was seen or read (on any tab, through any process: the SQL row is
-the truth), and a digest without items is not sent. Then `prepare` renders a
-digest from the items listed in it by then.
+the truth), and a digest without items is not sent. `hold` gives one back
+that the vendor's quiet hours hold now (set after it was planned), due at
+their end. Then `prepare` renders a digest from the items listed in it by then.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from tocsin import _tasks
-from tocsin.delivery import Delivery, Sender, channels
+from tocsin._ids import now_ms
+from tocsin.delivery import Delivery, Sender, channels, clock
 from tocsin.delivery.queue import Queue, RedisQueue, SqlQueue
 from tocsin.delivery.subscriptions import PushSubscriptions
 from tocsin.delivery.worker import DeliveryWorker
@@ -55,6 +57,7 @@ class Pipeline:
                 self.queue,
                 self.senders,
                 check=self.still_wanted,
+                hold=self.hold,
                 prepare=self.prepare,
                 gone=self.push.gone,
             )
@@ -78,6 +81,17 @@ class Pipeline:
             return "the push subscription was removed"
         return None
 
+    async def hold(self, delivery: Delivery) -> int | None:
+        """The end of the vendor's quiet hours if they hold `delivery` now, else None."""
+        vendor = delivery.vendor_id
+        settings = (await self.vendors.settings([vendor]))[vendor]
+        if settings.quiet_hours is None:
+            return None
+        priority = delivery.message.get("priority")
+        if priority is None and delivery.notification_id is not None:
+            priority = await self.deliveries.priority(delivery.notification_id)
+        return clock.hold(now_ms(), settings, priority)
+
     async def prepare(self, delivery: Delivery) -> Delivery:
         """A digest's email, rendered from its items (and stored with it); others as they are."""
         if delivery.purpose != DIGEST:
@@ -95,7 +109,9 @@ class Pipeline:
             }
             for item in items
         ]
-        rendered = self.templates.render_digest(delivery.vendor_id, listed)
+        rendered = self.templates.render_digest(
+            delivery.vendor_id, listed, settings.locale, settings.timezone
+        )
         message = channels.EMAIL.build(rendered).to_json()
         await self.deliveries.set_message(delivery.id, message)
         return dataclasses.replace(delivery, message=message)

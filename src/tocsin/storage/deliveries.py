@@ -295,6 +295,35 @@ class DeliveryStore:
                 .values(status=SKIPPED, lease_until=None, last_error=reason, updated_at=now)
             )
 
+    async def postpone(self, delivery: Delivery, until: int) -> None:
+        """Give a claimed delivery back unsent, due at `until` (the end of quiet hours):
+        the claim is undone (no attempt is counted) and the hold recorded."""
+        now = now_ms()
+        async with self.db.transaction():
+            await self.db.execute(
+                delivery_attempts.delete().where(
+                    A.delivery_id == delivery.id, A.attempt == delivery.attempt
+                )
+            )
+            await self.db.execute(
+                deliveries.update()
+                .where(D.id == delivery.id, D.attempts == delivery.attempt, D.status == SENDING)
+                .values(
+                    status=PENDING,
+                    attempts=D.attempts - 1,
+                    lease_until=None,
+                    held_from=sa.func.coalesce(D.held_from, D.next_attempt_at),
+                    held_until=until,
+                    next_attempt_at=until,
+                    updated_at=now,
+                )
+            )
+
+    async def priority(self, notification_id: str) -> str | None:
+        N = notifications.c
+        value = await self.db.fetch_val(sa.select(N.priority).where(N.id == notification_id))
+        return None if value is None else str(value)
+
     async def noticed(self, notification_id: str) -> str | None:
         """`"read"` or `"seen"` if the notification was read or seen (or deleted), else None."""
         N = notifications.c

@@ -69,6 +69,22 @@ class VendorStore:
         )
         return {r[0]: (r[1], r[2]) for r in rows}
 
+    async def profiles(
+        self, vendor_ids: Sequence[str]
+    ) -> dict[str, tuple[Contact, VendorSettings]]:
+        """`vendor → ((email, phone), settings)` for every vendor, in one query."""
+        out: dict[str, tuple[Contact, VendorSettings]] = {
+            v: ((None, None), _DEFAULT) for v in vendor_ids
+        }
+        rows = await self.db.fetch_all(
+            sa.select(V.id, V.email, V.phone, *(V[c] for c in SETTING_COLUMNS)).where(
+                V.id.in_(list(vendor_ids))
+            )
+        )
+        for r in rows:
+            out[r[0]] = ((r[1], r[2]), _settings(r._mapping))
+        return out
+
     async def settings(self, vendor_ids: Sequence[str]) -> dict[str, VendorSettings]:
         """Every vendor's settings (the defaults for one without a row)."""
         out = {v: _DEFAULT for v in vendor_ids}
