@@ -46,6 +46,14 @@ RULES: tuple[Rule, ...] = (
     Rule("bulk_jobs", "id", "created_at < :keep_read AND status <> 'running'"),
 )
 
+# `tocsin_meta` key: until when (ms) a process holds the purge; the next may start then.
+PURGE_DUE = "purge_due"
+_CLAIM = (
+    "INSERT INTO tocsin_meta (key, value) VALUES (:key, :until) "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value "
+    "WHERE CAST(tocsin_meta.value AS BIGINT) <= :now RETURNING value"
+)
+
 # Tables are counted exactly up to this many rows; beyond, their size is an estimate.
 EXACT_UP_TO = 10_000
 
@@ -107,6 +115,25 @@ class RetentionStore:
                 for vendor_id in sorted(unread):
                     await self.counts.add(vendor_id, unread[vendor_id])
         return len(rows)
+
+    async def claim_purge(self, now: int, until: int) -> bool:
+        """Take the purge if no process holds it at `now`, holding it to `until` (ms).
+
+        A compare-and-set on one `tocsin_meta` row: PostgreSQL serialises
+        concurrent upserts of a row and re-checks the condition on the version
+        the winner committed, so of processes (or hosts) claiming at once one wins.
+        """
+        async with self.db.transaction():
+            won = await self.db.value(_CLAIM, {"key": PURGE_DUE, "until": str(until), "now": now})
+        return won is not None
+
+    async def hold_purge(self, until: int) -> None:
+        """Keep holding the purge (a long one) to `until` (ms)."""
+        async with self.db.transaction():
+            await self.db.run(
+                "UPDATE tocsin_meta SET value = :until WHERE key = :key",
+                {"key": PURGE_DUE, "until": str(until)},
+            )
 
     async def _delete_children(self, table: str, column: str, keys: list[object]) -> None:
         for start in range(0, len(keys), 500):
