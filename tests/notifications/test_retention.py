@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
+from tests.conftest import PgDatabases
 from tests.notifications.test_counts import real_counts
 from tocsin._ids import new_notification_id, now_ms
 from tocsin.model import Notification
@@ -152,3 +154,51 @@ async def test_zero_days_keeps_everything(stores: Stores) -> None:
     settings = Settings().with_(database_url=stores.db.url, keep_days=0, keep_read_days=0)
     done = await Retention(settings, stores).purge()
     assert done.removed["notifications"] == 0
+
+
+async def test_a_purge_is_claimed_by_one_process_per_interval(stores: Stores) -> None:
+    retention = stores.retention
+    assert await retention.claim_purge(now=1_000, until=2_000)
+    assert not await retention.claim_purge(now=1_500, until=2_500)  # held
+    await retention.hold_purge(until=3_000)  # a long purge renews its hold
+    assert not await retention.claim_purge(now=2_500, until=3_500)
+    assert await retention.claim_purge(now=3_000, until=4_000)  # due again
+
+
+async def test_two_processes_purging_at_once_remove_each_row_once(
+    pg_databases: PgDatabases,
+) -> None:
+    """Two `Retention`s over one PostgreSQL database, as two worker processes are."""
+    url = pg_databases.new()
+    first, second = Stores(url), Stores(url)
+    await first.connect()
+    await second.connect()
+    try:
+        vendor = f"v-{uuid.uuid4().hex[:10]}"
+        old = [note(vendor, "a", 400, read=i % 2 == 0) for i in range(240)]
+        recent = [note(vendor, "a", 1, read=False) for _ in range(7)]
+        await NotificationService(first).import_many(vendor, old + recent)
+        settings = Settings().with_(database_url=url, purge_batch=20)
+        a, b = Retention(settings, first), Retention(settings, second)
+
+        # Both due at once: one claims the purge, the other skips it.
+        done = await asyncio.gather(a.purge_if_due(), b.purge_if_due())
+        ran = [d for d in done if d is not None]
+        assert len(ran) == 1
+        assert ran[0].removed["notifications"] == len(old)
+        assert await a.last() == await b.last() == ran[0]
+        assert await a.purge_if_due() is None  # purged within the interval
+
+        # Even two purges that overlap (one outlasting its interval) delete each row once.
+        more = [note(vendor, "b", 400, read=False) for _ in range(240)]
+        await NotificationService(first).import_many(vendor, more)
+        both = await asyncio.gather(a.purge(), b.purge())
+        assert sum(d.removed["notifications"] for d in both) == len(more)
+        assert await first.db.fetch_val("SELECT count(*) FROM notifications") == len(recent)
+        assert (await NotificationService(first).unread(vendor))[1] == await real_counts(
+            first, vendor
+        )
+        assert (await a.last()) in both
+    finally:
+        await first.disconnect()
+        await second.disconnect()

@@ -12,10 +12,12 @@ import asyncio
 import json
 import sqlite3
 import uuid
+import zlib
 from pathlib import Path
 
 import asyncpg
 
+from tests.conftest import PgDatabases
 from tocsin import metrics
 from tocsin.notifications.service import NewNotification, NotificationService
 from tocsin.storage.stores import Stores
@@ -35,6 +37,11 @@ def batches() -> tuple[float, float]:
 
 def vendor() -> str:
     return f"v-{uuid.uuid4().hex[:12]}"
+
+
+def lane(key: str, lanes: int = 4) -> int:
+    """The write lane `GroupCommit.run` puts `key` on."""
+    return zlib.crc32(key.encode()) % lanes
 
 
 async def test_concurrent_creates_share_transactions_and_are_committed_when_answered(
@@ -140,3 +147,45 @@ async def test_a_unit_that_fails_fails_alone_with_its_own_error(stores: Stores) 
         "SELECT id FROM notifications WHERE vendor_id = :v ORDER BY id", {"v": v}
     )
     assert [r[0] for r in rows] == ["A" * 26, "C" * 26]
+
+
+async def test_a_vendor_whose_lock_is_held_does_not_hold_up_its_lane(
+    pg_databases: PgDatabases,
+) -> None:
+    """A bulk chunk holding vendor A's row made every create on A's lane wait (PostgreSQL)."""
+    url = pg_databases.new()
+    stores = Stores(url, write_lanes=4)
+    await stores.connect()
+    holder = await asyncpg.connect(url)
+    try:
+        service = NotificationService(stores)
+        a = vendor()
+        b = next(v for v in (vendor() for _ in range(100)) if lane(v) == lane(a))
+        first, _ = await service.create(a, NewNotification("t", "a0"))
+        held = holder.transaction()
+        await held.start()
+        await holder.execute("SELECT seq FROM vendors WHERE id = $1 FOR UPDATE", a)
+
+        blocked = asyncio.create_task(service.create(a, NewNotification("t", "a1")))
+        while not await holder.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted"):
+            await asyncio.sleep(0.01)  # until the create for `a` waits for the lock
+        behind = asyncio.create_task(service.create(a, NewNotification("t", "a2")))
+        started = asyncio.get_running_loop().time()
+        other, created = await asyncio.wait_for(service.create(b, NewNotification("t", "b")), 5)
+        waited = asyncio.get_running_loop().time() - started
+        assert created
+        assert waited < 1.0, f"vendor b waited {waited:.2f} s behind vendor a's lock"
+        assert not blocked.done()
+        assert not behind.done()
+
+        await held.rollback()
+        made = [(await blocked)[0].id, (await behind)[0].id]
+        payloads = await stores.db.fetch_all(
+            "SELECT payload FROM outbox WHERE vendor_id = :v ORDER BY seq", {"v": a}
+        )
+        order = [json.loads(p[0])["notification"]["id"] for p in payloads]
+        assert order == [first.id, *made], "a vendor's writes keep their order"
+        assert other.vendor_id == b
+    finally:
+        await holder.close()
+        await stores.disconnect()

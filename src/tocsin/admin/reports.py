@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from tocsin.model import ListFilter, Notification, Row
 from tocsin.notifications.retention import Purge, Retention
 from tocsin.realtime.hub import Hub
+from tocsin.storage.retention import EXACT_UP_TO as EXACT_UP_TO
+from tocsin.storage.retention import TableSize
 from tocsin.storage.stores import Stores
+
+# A vendor's notifications are counted up to this many in the overview, and on its own page.
+COUNT_UP_TO = 1_000
+VENDOR_COUNT_UP_TO = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,28 +31,32 @@ class Reports:
         self.hub = hub
         self.retention = retention
 
-    async def tables(self) -> list[Row]:
-        """Each table's rows and, on PostgreSQL, bytes (with its indexes)."""
-        return [
-            {"table": table, "rows": rows, "bytes": size}
-            for table, rows, size in await self.stores.retention.sizes()
-        ]
+    async def tables(self) -> list[TableSize]:
+        """Each table's rows (exact while small, estimated beyond) and, on PostgreSQL, bytes."""
+        return await self.stores.retention.sizes()
 
     async def last_purge(self) -> Purge | None:
         return await self.retention.last()
 
-    async def totals(self) -> Row:
-        """Vendors, notifications and unread notifications, across all vendors."""
-        return await self.stores.reports.totals()
+    async def totals(self, tables: list[TableSize]) -> Row:
+        """Vendors and notifications (from `tables`, `kind` says how exact); unread (kept)."""
+        by_name = {t.table: t for t in tables}
+        return {
+            "vendors": by_name["vendors"],
+            "notifications": by_name["notifications"],
+            "unread": await self.stores.reports.unread_total(),
+        }
 
     def streams(self) -> dict[str, int]:
         """Open streams and waiting polls per vendor, in this process."""
         return self.hub.vendors()
 
-    async def vendors(self, limit: int) -> list[Row]:
-        """Vendors with their counts and open `streams`, most recently notified first."""
+    async def vendors(self, limit: int, start: str = "") -> list[Row]:
+        """Up to `limit` vendors by id from `start`, with their counts and open `streams`."""
         streams = self.streams()
-        rows = await self.stores.reports.vendor_overview(limit)
+        rows = await self.stores.reports.vendor_overview(
+            limit, start=start, count_up_to=COUNT_UP_TO
+        )
         for v in rows:
             v["streams"] = streams.get(v["id"], 0)
         return rows
@@ -60,7 +70,9 @@ class Reports:
         self, vendor_id: str, *, notifications: int = 50, deliveries: int = 20
     ) -> VendorReport:
         """One vendor: counts, open streams, its newest notifications and deliveries."""
-        rows = await self.stores.reports.vendor_overview(1, vendor_id)
+        rows = await self.stores.reports.vendor_overview(
+            1, vendor_id=vendor_id, count_up_to=VENDOR_COUNT_UP_TO
+        )
         return VendorReport(
             vendor_id=vendor_id,
             vendor=rows[0] if rows else None,

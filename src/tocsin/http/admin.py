@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tocsin.admin.accounts import USERNAME_MAX, Throttle
+from tocsin.admin.reports import COUNT_UP_TO, EXACT_UP_TO
 from tocsin.delivery.audit import skip_reason
 from tocsin.errors import NotFound, TocsinError
 from tocsin.fields import PRIORITIES, VENDOR_ID, field_errors
@@ -33,7 +34,7 @@ from tocsin.marketplace import schemas as events
 from tocsin.notifications.service import NewNotification
 
 RATE_MINUTES = 15
-VENDORS_SHOWN = 200
+VENDORS_SHOWN = 50
 THROTTLE = Throttle()
 
 
@@ -191,19 +192,26 @@ async def overview(request: Request) -> Response:
         for m, count in enumerate(counts, start=first)
     ]
     streams = reports.streams()
-    vendors = await reports.vendors(VENDORS_SHOWN)
+    start = request.query_params.get("from", "")
+    if not VENDOR_ID.match(start):
+        start = ""
+    vendors = await reports.vendors(VENDORS_SHOWN + 1, start)
+    tables = await reports.tables()
     return _page(
         request,
         "admin/overview.html",
         session,
         {
-            "totals": await reports.totals(),
-            "tables": await reports.tables(),
+            "totals": await reports.totals(tables),
+            "tables": tables,
             "last_purge": await reports.last_purge(),
             "keep_days": runtime(request).settings.keep_days,
             "keep_read_days": runtime(request).settings.keep_read_days,
-            "vendors": vendors,
-            "vendors_shown": VENDORS_SHOWN,
+            "vendors": vendors[:VENDORS_SHOWN],
+            "vendors_from": start,
+            "vendors_next": vendors[VENDORS_SHOWN]["id"] if len(vendors) > VENDORS_SHOWN else None,
+            "vendor_count_up_to": COUNT_UP_TO,
+            "exact_up_to": EXACT_UP_TO,
             "streams_total": sum(streams.values()),
             "streaming_vendors": len(streams),
             "rate": rate,

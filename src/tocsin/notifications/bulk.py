@@ -6,7 +6,8 @@ transaction that also records the job's cursor), and lets the vendor's lock go
 between chunks, so the vendor's creates keep flowing. Chunks are sized to take
 about `CHUNK_SECONDS` (at most `TOCSIN_BULK_CHUNK` rows): on a loaded machine a
 2,000-row chunk held the lock for a third of a second, and every create of the
-vendor (and of the vendors sharing its write lane) waited for it. A runner that stops gives
+vendor waited for it (the vendors sharing its write lane wait `LANE_LOCK_WAIT` at
+most; see `storage.group_commit`). A runner that stops gives
 its job back; one that dies leaves a lease that runs out, and the job resumes
 from its cursor in whichever process claims it next.
 """

@@ -1,7 +1,8 @@
 """Retention: the purge of what is older than `TOCSIN_KEEP_DAYS` / `TOCSIN_KEEP_READ_DAYS`.
 
 It runs in the processes that run the workers (on the embedded backend, the one
-process), every `purge_interval_seconds`, one batch (`purge_batch` rows) per
+process), every `purge_interval_seconds` and once per interval across them all
+(a claim in `tocsin_meta`, see `purge_if_due`), one batch (`purge_batch` rows) per
 transaction so no lock is held for long; `storage.retention.RULES` says what
 goes. The last purge (when, how long, rows removed per table) is kept in
 `tocsin_meta` for the admin overview.
@@ -43,6 +44,20 @@ class Retention:
         """Rows created before this (ms) are old; 0 days keeps everything."""
         return int(now - days * DAY_MS) if days > 0 else 0
 
+    async def purge_if_due(self) -> Purge | None:
+        """Purge unless another process purged within `purge_interval_seconds`, or is purging.
+
+        With `serve --workers N` or several hosts each process runs this, and
+        one purge runs per interval: the first to claim it holds it for an
+        interval, renewed after every batch while it purges.
+        """
+        if not await self.stores.retention.claim_purge(now_ms(), self._hold_until()):
+            return None
+        return await self.purge()
+
+    def _hold_until(self) -> int:
+        return now_ms() + int(self.settings.purge_interval_seconds * 1000)
+
     async def purge(self) -> Purge:
         """Purge every rule's old rows, batch by batch, and record it."""
         started, now = time.monotonic(), now_ms()
@@ -58,6 +73,7 @@ class Retention:
                 total += n
                 if n < self.settings.purge_batch:
                     break
+                await self.stores.retention.hold_purge(self._hold_until())
                 await asyncio.sleep(0)  # other writers go between batches
             removed[rule.table] = total
         done = Purge(at=now, seconds=round(time.monotonic() - started, 3), removed=removed)
@@ -76,10 +92,10 @@ class Retention:
         return Purge(at=value["at"], seconds=value["seconds"], removed=value["removed"])
 
     async def run(self) -> None:
-        """Purge now, then every `purge_interval_seconds`."""
+        """Purge now, then every `purge_interval_seconds` (once across processes)."""
         while True:
             try:
-                await self.purge()
+                await self.purge_if_due()
             except asyncio.CancelledError:
                 raise
             except Unavailable as exc:

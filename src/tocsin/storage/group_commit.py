@@ -12,6 +12,15 @@ A key (the vendor id) always maps to the same lane, and a lane runs its units
 in arrival order, so a vendor's writes keep their order and never wait on
 each other across lanes. SQLite has one writer: one lane. Work that already
 runs inside a transaction (ingest creating notifications) joins it instead.
+
+On PostgreSQL a unit may wait for a lock that another transaction holds (a
+bulk chunk holding its vendor's row), and while it waits its whole lane waits,
+with the other vendors queued there. So a lane's transaction waits at most
+`LANE_LOCK_WAIT` for a lock (`SET LOCAL lock_timeout`): a unit that times out
+rolls back its savepoint and is parked with its key, and a task of its own runs
+that key's parked units one by one, each in its own transaction that waits for
+the lock as long as it takes. Units of a parked key that reach the lane meanwhile
+join the parked ones, in order, so a vendor's writes still keep their order.
 """
 
 from __future__ import annotations
@@ -23,6 +32,8 @@ import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import asyncpg
+
 from tocsin import metrics
 from tocsin.errors import Unavailable
 from tocsin.storage.db import Database
@@ -31,7 +42,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Work = Callable[[], Awaitable[Any]]
-_Item = tuple[Work, "asyncio.Future[Any]"]
+_Item = tuple[str | None, Work, "asyncio.Future[Any]"]
+
+# How long a lane's transaction waits for a lock before parking the unit (PostgreSQL).
+LANE_LOCK_WAIT = "50ms"
 
 
 class GroupCommit:
@@ -40,6 +54,9 @@ class GroupCommit:
         self.max_batch = max_batch
         self._queues: list[asyncio.Queue[_Item]] = [asyncio.Queue() for _ in range(lanes)]
         self._tasks: list[asyncio.Task[None]] = []
+        # key → its units waiting for a lock, oldest first, run by a task of their own.
+        self._parked: dict[str | None, list[_Item]] = {}
+        self._drains: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         self._tasks = [
@@ -48,12 +65,15 @@ class GroupCommit:
         ]
 
     async def close(self) -> None:
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._drains]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        self._drains = set()
+        self._parked = {}
 
     async def run(self, key: str | None, work: Callable[[], Awaitable[T]]) -> T:
         """Run `work` in a transaction shared with other callers; its result once committed.
@@ -68,7 +88,7 @@ class GroupCommit:
                 return await work()
         lane = self._queues[0 if key is None else zlib.crc32(key.encode()) % lanes]
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        lane.put_nowait((work, future))
+        lane.put_nowait((key, work, future))
         return await future
 
     async def _lane(self, queue: asyncio.Queue[_Item]) -> None:
@@ -81,6 +101,9 @@ class GroupCommit:
                             batch = [await queue.get()]
                             while len(batch) < self.max_batch and not queue.empty():
                                 batch.append(queue.get_nowait())
+                            batch = self._behind_parked(batch)
+                            if not batch:
+                                continue
                         if held.replaced():
                             break  # open the path again (or fail there, Unavailable)
                         await self._commit(batch)
@@ -89,32 +112,83 @@ class GroupCommit:
                 raise
             except Exception as exc:
                 # No connection: the waiting batch fails with the reason (Unavailable).
-                for _, future in batch:
+                for _, _, future in batch:
                     if not future.done():
                         future.set_exception(exc)
                 batch = []
                 if not isinstance(exc, Unavailable):
                     log.exception("write lane lost its connection; reconnecting")
 
+    def _behind_parked(self, batch: list[_Item]) -> list[_Item]:
+        """`batch` without the units of parked keys, which join their key's queue."""
+        ready = []
+        for item in batch:
+            if item[0] in self._parked:
+                self._parked[item[0]].append(item)
+            else:
+                ready.append(item)
+        return ready
+
+    def _park(self, item: _Item) -> None:
+        key = item[0]
+        if key in self._parked:
+            self._parked[key].append(item)
+            return
+        self._parked[key] = [item]
+        task = asyncio.create_task(self._drain(key), name="tocsin-write-parked")
+        self._drains.add(task)
+        task.add_done_callback(self._drains.discard)
+
+    async def _drain(self, key: str | None) -> None:
+        """Run `key`'s parked units in order, each in a transaction that waits for its lock."""
+        queue = self._parked[key]
+        while queue:
+            _, work, future = queue[0]
+            try:
+                async with self.db.transaction():
+                    result = await work()
+            except Exception as exc:
+                if not future.done():
+                    future.set_exception(exc)
+            else:
+                if not future.done():
+                    future.set_result(result)
+            queue.pop(0)
+        del self._parked[key]
+
     async def _commit(self, batch: list[_Item]) -> None:
         outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        parked: list[_Item] = []
         try:
             async with self.db.transaction():
-                for work, future in batch:
+                if self.db.dialect == "postgresql":
+                    await self.db.run(f"SET LOCAL lock_timeout = '{LANE_LOCK_WAIT}'")
+                for item in batch:
+                    key, work, future = item
+                    if key is not None and any(p[0] == key for p in parked):
+                        parked.append(item)  # behind its key's parked unit
+                        continue
                     try:
                         async with self.db.transaction():  # a savepoint
                             result = await work()
+                    except asyncpg.exceptions.LockNotAvailableError:
+                        parked.append(item)
                     except Exception as exc:
                         outcomes.append((future, None, exc))
                     else:
                         outcomes.append((future, result, None))
         except Exception as exc:
             # The commit itself failed: nothing of the batch is stored.
-            for _, future in batch:
+            for _, _, future in batch:
                 if not future.done():
                     future.set_exception(exc)
             return
-        metrics.WRITE_BATCH.observe(len(batch))
+        finally:
+            # Outside the lane's transaction, so the parked units get transactions of their own.
+            for item in parked:
+                if not item[2].done():
+                    self._park(item)
+        metrics.WRITE_BATCH.observe(len(batch) - len(parked))
         for future, result, error in outcomes:
             if future.done():
                 continue  # the caller went away; its work is committed all the same

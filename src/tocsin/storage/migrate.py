@@ -26,7 +26,9 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     engine = sa.create_engine(sync_url(database_url), poolclass=sa.pool.NullPool)
     try:
-        with engine.begin() as connection:
+        # Not `begin()`: Alembic runs each revision in a transaction of its own
+        # (see `migrations/env.py`), which `autocommit_block` needs.
+        with engine.connect() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
     finally:

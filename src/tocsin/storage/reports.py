@@ -6,59 +6,52 @@ import sqlalchemy as sa
 
 from tocsin.model import Row
 from tocsin.storage.db import Database
-from tocsin.storage.schema import deliveries, notifications, vendors
+from tocsin.storage.schema import deliveries, notifications
 
 N = notifications.c
 
 
-def _unread() -> sa.ColumnElement[int]:
-    # Literal SQL numbers: bound ones reach asyncpg untyped, and PostgreSQL has no sum(text).
-    unread = sa.and_(N.read_at.is_(None), N.archived_at.is_(None))
-    one, zero = sa.literal_column("1", sa.Integer), sa.literal_column("0", sa.Integer)
-    return sa.func.sum(sa.case((unread, one), else_=zero))
+# Per vendor shown: its kept unread count (a row per type), its newest notification
+# (one index probe) and its notifications counted up to a bound, so a page of
+# vendors costs the same whatever their history.
+_VENDORS = """
+SELECT v.id, v.email, v.phone, v.created_at,
+  (SELECT coalesce(sum(u.unread), 0) FROM unread_counts u WHERE u.vendor_id = v.id) AS unread,
+  (SELECT max(n.created_at) FROM notifications n WHERE n.vendor_id = v.id) AS last_at,
+  (SELECT count(*) FROM (SELECT 1 FROM notifications n WHERE n.vendor_id = v.id LIMIT :up_to)
+    AS c) AS total
+FROM vendors v WHERE {where} ORDER BY v.id LIMIT :limit
+"""
 
 
 class ReportStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def totals(self) -> Row:
-        """Vendors, notifications and unread notifications, across all vendors."""
-        row = await self.db.fetch_one(
-            sa.select(sa.func.count(), _unread()).select_from(notifications)
-        )
-        count_vendors = await self.db.fetch_val(sa.select(sa.func.count()).select_from(vendors))
-        return {
-            "vendors": int(count_vendors or 0),
-            "notifications": int(row[0] or 0) if row else 0,
-            "unread": int(row[1] or 0) if row else 0,
-        }
+    async def unread_total(self) -> int:
+        """Unread notifications of all vendors: the kept counts (a row per vendor and type)."""
+        return int(await self.db.value("SELECT coalesce(sum(unread), 0) FROM unread_counts") or 0)
 
-    async def vendor_overview(self, limit: int, vendor_id: str | None = None) -> list[Row]:
-        """Vendors with their notification counts, most recently notified first."""
-        v = vendors.c
-        last = sa.func.max(N.created_at)
-        query = (
-            sa.select(
-                v.id,
-                v.email,
-                v.phone,
-                v.created_at,
-                sa.func.count(N.id).label("total"),
-                _unread().label("unread"),
-                last.label("last_at"),
-            )
-            .select_from(vendors.outerjoin(notifications, N.vendor_id == v.id))
-            .group_by(v.id, v.email, v.phone, v.created_at)
-            .order_by(sa.func.coalesce(last, v.created_at).desc(), v.id)
-            .limit(limit)
-        )
+    async def vendor_overview(
+        self, limit: int, *, start: str = "", vendor_id: str | None = None, count_up_to: int
+    ) -> list[Row]:
+        """Vendors by id from `start` (inclusive), or just `vendor_id`, with their counts.
+
+        `unread` is exact (kept); `total` counts at most `count_up_to` notifications
+        (`total_more`: there are more).
+        """
+        where, values = "v.id >= :start", {"start": start}
         if vendor_id is not None:
-            query = query.where(v.id == vendor_id)
-        rows = [dict(r._mapping) for r in await self.db.fetch_all(query)]
+            where, values = "v.id = :vendor_id", {"vendor_id": vendor_id}
+        sql = _VENDORS.format(where=where)
+        params = {**values, "limit": limit, "up_to": count_up_to + 1}
+        rows = [dict(r) for r in await self.db.rows(sql, params)]
         for r in rows:
-            r["total"] = int(r["total"] or 0)
+            total = int(r["total"] or 0)
+            r["total"] = min(total, count_up_to)
+            r["total_more"] = total > count_up_to
             r["unread"] = int(r["unread"] or 0)
+            r["last_at"] = None if r["last_at"] is None else int(r["last_at"])
         return rows
 
     async def created_per_minute(self, since_ms: int) -> dict[int, int]:

@@ -48,6 +48,17 @@ RULES: tuple[Rule, ...] = (
     Rule("notification_streams", "notification_id", "last_at < :keep_all"),
 )
 
+# `tocsin_meta` key: until when (ms) a process holds the purge; the next may start then.
+PURGE_DUE = "purge_due"
+_CLAIM = (
+    "INSERT INTO tocsin_meta (key, value) VALUES (:key, :until) "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value "
+    "WHERE CAST(tocsin_meta.value AS BIGINT) <= :now RETURNING value"
+)
+
+# Tables are counted exactly up to this many rows; beyond, their size is an estimate.
+EXACT_UP_TO = 10_000
+
 # The tables whose sizes the admin overview shows.
 TABLES = (
     "notifications",
@@ -62,6 +73,15 @@ TABLES = (
     "notification_streams",
     "vendors",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class TableSize:
+    table: str
+    rows: int
+    # `exact`; `estimate` (about `rows`); `more` (more than `rows`, no estimate yet)
+    kind: str
+    bytes: int | None  # with its indexes; PostgreSQL only
 
 
 class RetentionStore:
@@ -99,6 +119,25 @@ class RetentionStore:
                     await self.counts.add(vendor_id, unread[vendor_id])
         return len(rows)
 
+    async def claim_purge(self, now: int, until: int) -> bool:
+        """Take the purge if no process holds it at `now`, holding it to `until` (ms).
+
+        A compare-and-set on one `tocsin_meta` row: PostgreSQL serialises
+        concurrent upserts of a row and re-checks the condition on the version
+        the winner committed, so of processes (or hosts) claiming at once one wins.
+        """
+        async with self.db.transaction():
+            won = await self.db.value(_CLAIM, {"key": PURGE_DUE, "until": str(until), "now": now})
+        return won is not None
+
+    async def hold_purge(self, until: int) -> None:
+        """Keep holding the purge (a long one) to `until` (ms)."""
+        async with self.db.transaction():
+            await self.db.run(
+                "UPDATE tocsin_meta SET value = :until WHERE key = :key",
+                {"key": PURGE_DUE, "until": str(until)},
+            )
+
     async def _delete_children(self, table: str, column: str, keys: list[object]) -> None:
         for start in range(0, len(keys), 500):
             part = keys[start : start + 500]
@@ -108,18 +147,41 @@ class RetentionStore:
                 {f"k{i}": key for i, key in enumerate(part)},
             )
 
-    async def sizes(self) -> list[tuple[str, int, int | None]]:
-        """`(table, rows, bytes)` of each of `TABLES`; bytes on PostgreSQL only."""
-        out: list[tuple[str, int, int | None]] = []
-        for table in TABLES:
-            rows = int(await self.db.value(f"SELECT count(*) FROM {table}") or 0)
-            size = None
-            if self.db.dialect == "postgresql":
-                size = int(
-                    await self.db.value(
-                        "SELECT pg_total_relation_size(to_regclass(:t))", {"t": table}
-                    )
-                    or 0
+    async def sizes(self, exact_up_to: int = EXACT_UP_TO) -> list[TableSize]:
+        """Each of `TABLES`: rows, exact up to `exact_up_to`, else estimated; bytes on PostgreSQL.
+
+        Each costs at most `exact_up_to` rows read, never a full count: a
+        bounded count first, and past the bound PostgreSQL's statistics
+        (`pg_class.reltuples`, as of the last ANALYZE) or SQLite's rowid span.
+        """
+        return [await self._size(table, exact_up_to) for table in TABLES]
+
+    async def _size(self, table: str, exact_up_to: int) -> TableSize:
+        bounded = f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT :over) AS t"
+        rows = int(await self.db.value(bounded, {"over": exact_up_to + 1}) or 0)
+        size = None
+        if self.db.dialect == "postgresql":
+            size = int(
+                await self.db.value("SELECT pg_total_relation_size(to_regclass(:t))", {"t": table})
+                or 0
+            )
+        if rows <= exact_up_to:
+            return TableSize(table, rows, "exact", size)
+        if self.db.dialect == "postgresql":
+            # -1: never analysed (PostgreSQL 14+): all that is known is the bound.
+            tuples = float(
+                await self.db.value(
+                    "SELECT reltuples FROM pg_class WHERE oid = to_regclass(:t)", {"t": table}
                 )
-            out.append((table, rows, size))
-        return out
+                or -1
+            )
+            if tuples < 0:
+                return TableSize(table, rows, "more", size)
+            return TableSize(table, max(int(tuples), rows), "estimate", size)
+        # Rowids grow by one per insert and retention takes the oldest, so the span
+        # is close; never below what was counted.
+        span = int(
+            await self.db.value(f"SELECT coalesce(max(rowid) - min(rowid) + 1, 0) FROM {table}")
+            or 0
+        )
+        return TableSize(table, max(span, rows), "estimate", size)

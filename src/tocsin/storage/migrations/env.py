@@ -11,6 +11,9 @@ context.configure(
     connection=connection,
     target_metadata=metadata,
     render_as_batch=connection.dialect.name == "sqlite",
+    # One transaction per revision, begun here: a revision may step out of it
+    # (`autocommit_block`) to build an index concurrently on PostgreSQL.
+    transaction_per_migration=True,
 )
 with context.begin_transaction():
     context.run_migrations()
