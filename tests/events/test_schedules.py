@@ -282,7 +282,13 @@ async def test_an_sms_in_quiet_hours_waits_for_their_end_and_an_urgent_one_does_
     )
     texts = await wait_until(lambda: len(texts_to(hook, PHONE)) == 2 and texts_to(hook, PHONE))
     assert "Q1" in texts[1]["text"]
-    sent = next(d for d in await api.deliveries(vendor) if d["id"] == held["id"])
+
+    async def recorded() -> dict[str, Any] | None:
+        # The worker records the send after the provider answered: wait for the record.
+        row = next(d for d in await api.deliveries(vendor) if d["id"] == held["id"])
+        return row if row["status"] != "sending" else None
+
+    sent = await wait_until(recorded, what="the held SMS recorded")
     assert sent["status"] == "sent"
     assert sent["held_until"] == iso(expected_end), "the hold stays on the record"
 

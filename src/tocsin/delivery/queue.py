@@ -138,6 +138,9 @@ class RedisQueue:
             name=f"tocsin-{os.getpid()}-delivery",
         )
         self._promote = self.redis.register_script(PROMOTE)
+        await self._create_group()
+
+    async def _create_group(self) -> None:
         try:
             await self.redis.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
         except ResponseError as exc:
@@ -184,7 +187,9 @@ class RedisQueue:
             # Redis restarted without its data: the group is gone, and the entries
             # with it. Make the group again, and sweep SQL for what was pending.
             log.warning("the delivery queue's consumer group is gone; creating it again")
-            await self.start()
+            # On the same client: a new one would leave the old one's connections open.
+            async with self._limit:
+                await self._create_group()
             self._last_sweep = 0.0
             return []
 
