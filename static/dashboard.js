@@ -191,13 +191,16 @@ class ListView {
     this.cursor = cursor || null;
     this.stale = false;
     const query = { ...this.query, limit: this.limit, cursor: this.cursor };
-    const run = client.api("/api/v1/notifications", { query }).then((page) => {
-      if (this.loading !== run) return;
-      this.nextCursor = page.next_cursor;
-      this.items = new Map(page.items.map((n) => [n.id, n]));
-      this.root.replaceChildren(...page.items.map((n) => this._item(n)));
-      this._rendered();
-    });
+    // After the client holds its place in the log: what lands later comes as an event.
+    const run = client.positioned
+      .then(() => client.api("/api/v1/notifications", { query }))
+      .then((page) => {
+        if (this.loading !== run) return;
+        this.nextCursor = page.next_cursor;
+        this.items = new Map(page.items.map((n) => [n.id, n]));
+        this.root.replaceChildren(...page.items.map((n) => this._item(n)));
+        this._rendered();
+      });
     this.loading = run;
     return run;
   }

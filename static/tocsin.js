@@ -39,7 +39,10 @@
  * automatic marking off. A Web Push waiting for its grace is not sent for a
  * notification that was seen.
  *
- * REST. `client.api(path, …)`: JSON in and out; an answer that carries
+ * State over REST: fetch it once `client.positioned` has settled (the client
+ * then holds its place in the log, so whatever lands after that fetch arrives
+ * as an event and nothing falls between the two). The client's own unread
+ * count waits for it. `client.api(path, …)`: JSON in and out; an answer that carries
  * `unread_count` (the notification list's) updates the unread count too.
  *
  * Tabs. With `shareKey` (e.g. the vendor id), tabs of one browser share one
@@ -74,6 +77,8 @@ const DEFAULTS = Object.freeze({
   transport: "auto",
   // Mark notifications seen when this tab shows them (see "Seen" above).
   markSeen: true,
+  // `positioned` settles after this long even when the log's head could not be read.
+  positionTimeoutMs: 3000,
 });
 
 /** A started client. */
@@ -116,6 +121,14 @@ export class TocsinClient extends EventTarget {
     this._toShow = new Set();
     this._hiddenArrivals = new Set();
     this._shownTimer = null;
+    // Settles once the client holds a position in the log (the leader read its head,
+    // or a follower got the leader's): REST state fetched after that misses nothing,
+    // since every later event arrives as an event. Fetch initial state after it.
+    this._onPositioned = null;
+    this._positionTimer = null;
+    this.positioned = new Promise((resolve) => {
+      this._onPositioned = resolve;
+    });
     this._onVisible = () => {
       if (!this._visible() || !this._hiddenArrivals.size) return;
       const ids = [...this._hiddenArrivals];
@@ -158,8 +171,16 @@ export class TocsinClient extends EventTarget {
       });
       if (globalThis.document) globalThis.document.addEventListener("visibilitychange", this._onVisible);
     }
-    this.refreshUnread().catch(() => {});
+    this._positionTimer = setTimeout(() => this._markPositioned(), this.options.positionTimeoutMs);
+    this.positioned.then(() => this.refreshUnread()).catch(() => {});
     return this;
+  }
+
+  _markPositioned() {
+    if (!this._onPositioned) return;
+    this._onPositioned();
+    this._onPositioned = null;
+    clearTimeout(this._positionTimer);
   }
 
   /** Tell the server this tab displayed notifications `ids` (batched, each id once). */
@@ -195,6 +216,7 @@ export class TocsinClient extends EventTarget {
 
   close() {
     this._closed = true;
+    clearTimeout(this._positionTimer);
     if (this._transport) this._transport.stop();
     this._transport = null;
     if (this._release) this._release();
@@ -320,6 +342,7 @@ export class TocsinClient extends EventTarget {
     switch (message.type) {
       case "snapshot":
         if (this.lastEventId === null) this.lastEventId = message.lastEventId;
+        this._markPositioned();
         if (message.unread !== null) this._setUnread(message.unread);
         this._setState(message.state);
         break;
@@ -353,6 +376,7 @@ export class TocsinClient extends EventTarget {
       cursor: () => this.lastEventId,
       startAt: (id) => {
         if (!this.lastEventId) this.lastEventId = id;
+        this._markPositioned();
       },
       seen: (id) => this._seen.has(id),
       deliver: (event) => this._deliver(event),

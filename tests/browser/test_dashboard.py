@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import BrowserContext, Page, Response, expect
+from playwright.async_api import BrowserContext, Page, Response, Route, expect
 
 from tests._nginx import CONFIG, run_nginx
 from tests._server import API_KEY, Server
@@ -154,6 +154,32 @@ async def test_buffering_proxy_falls_back_to_polling_and_misses_nothing(
         await expect(status(page)).to_have_attribute("data-state", "polling")
     finally:
         nginx.stop()
+
+
+async def test_a_notification_published_while_the_page_finds_its_place_is_not_missed(
+    context: BrowserContext, web: Server, vendor: str
+) -> None:
+    # The client first reads the log's head; the page's REST state must come after it,
+    # or a notification committed in between is in neither. Hold that first read back
+    # and publish meanwhile.
+    page = await context.new_page()
+    reached, release = asyncio.Event(), asyncio.Event()
+
+    async def hold_the_head(route: Route) -> None:
+        if "after=" not in route.request.url and not reached.is_set():
+            reached.set()
+            await release.wait()
+        await route.continue_()
+
+    await page.route(lambda url: "/api/v1/stream/poll" in url, hold_the_head)
+    await open_dashboard(context, web.url, vendor, page)
+    await asyncio.wait_for(reached.wait(), 10)
+    publish(web.url, vendor, "While the page found its place")
+    release.set()
+    await expect(badge(page)).to_have_text("1", timeout=5000)
+    titles = page.locator("[data-list] [data-tocsin='notification'] .item-title")
+    await expect(titles).to_have_text(["While the page found its place"])
+    await expect(status(page)).to_have_attribute("data-state", "live", timeout=10_000)
 
 
 async def test_page_resumes_after_a_server_restart_with_nothing_missed(
