@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import itertools
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+import aiosqlite
 import asyncpg
 import databases
 from sqlalchemy.sql import ClauseElement
@@ -69,6 +71,96 @@ class Held:
         return self._path is not None and self._identity() != self._file
 
 
+class _SQLitePool:
+    """At most `size` SQLite connections, kept open between uses.
+
+    `databases` opens a new connection, with a thread of its own, for every
+    acquire: outside a transaction every query paid for a file open and a
+    thread start, and a saturated process had hundreds of them open at once
+    (a quarter of a create's CPU on the embedded default, by py-spy). Here a
+    caller beyond `size` waits for a connection to come back. Only the write
+    lane and the relay hold one for long, and a connection is never held while
+    waiting for one (the write lock is taken before the connection), so
+    waiting cannot deadlock. A connection whose file was deleted or replaced
+    since it opened is closed instead of reused (it would read and write a
+    file nobody sees), and so is one given back inside a transaction.
+    """
+
+    def __init__(self, base: Any, path: str | None, *, size: int) -> None:
+        self._database: str = base._database
+        self._options: dict[str, Any] = base._options
+        self._memref = base._memref  # read by `databases` on disconnect
+        self._path = path
+        self._free = asyncio.Semaphore(size)
+        self._idle: list[tuple[aiosqlite.Connection, Held]] = []
+        self._held: dict[int, Held] = {}
+
+    async def acquire(self) -> aiosqlite.Connection:
+        await self._free.acquire()
+        try:
+            connection = await self._take()
+        except BaseException:
+            self._free.release()
+            raise
+        return connection
+
+    async def _take(self) -> aiosqlite.Connection:
+        while self._idle:
+            connection, held = self._idle.pop()
+            if not held.replaced():
+                self._held[id(connection)] = held
+                return connection
+            await self._close(connection)
+        # Used from the loop's thread too (`_raw.sqlite`), never at the same time as
+        # from its own: a task holds the connection and awaits each use.
+        connection = aiosqlite.connect(
+            self._database, isolation_level=None, check_same_thread=False, **self._options
+        )
+        # Idle connections must not keep a process from exiting (their threads are
+        # not daemons): a committed transaction is in the WAL whether closed or not.
+        connection._thread.daemon = True
+        held = Held(self._path)
+        try:
+            await connection.__aenter__()
+            # Durable: with WAL, every commit synced (SQLite's default, said aloud).
+            async with connection.execute("PRAGMA synchronous=FULL"):
+                pass
+        except BaseException:
+            # E.g. a write lane cancelled while it opens: close what was opened.
+            await asyncio.shield(self._close(connection))
+            raise
+        self._held[id(connection)] = held
+        return connection
+
+    async def release(self, connection: aiosqlite.Connection) -> None:
+        held = self._held.pop(id(connection), None)
+        try:
+            reusable = (
+                held is not None
+                and connection._connection is not None
+                and not connection.in_transaction
+                and not held.replaced()
+            )
+            if reusable:
+                assert held is not None
+                self._idle.append((connection, held))
+            else:
+                await self._close(connection)
+        finally:
+            if held is not None:
+                self._free.release()
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for connection, _ in idle:
+            await self._close(connection)
+
+    @staticmethod
+    async def _close(connection: aiosqlite.Connection) -> None:
+        with contextlib.suppress(Exception):
+            await connection.close()
+
+
 class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
@@ -88,9 +180,15 @@ class Database:
             }
         self._db = databases.Database(url, **options)
         self._path = databases.DatabaseURL(url).database if self.dialect == "sqlite" else None
+        self._pool: _SQLitePool | None = None
+        if self.dialect == "sqlite":
+            backend = self._db._backend
+            self._pool = _SQLitePool(backend._pool, self._path, size=pool_size)  # type: ignore[attr-defined]
+            backend._pool = self._pool  # type: ignore[attr-defined]
         # SQLite has a single writer: queue writers here rather than in SQLite.
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.dialect == "sqlite" else None
         # Set in the task that runs a transaction: a nested one joins it (a savepoint).
+        self._savepoints = itertools.count()
         self._in_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar(
             f"tocsin_db_transaction_{id(self)}", default=False
         )
@@ -132,6 +230,8 @@ class Database:
     async def disconnect(self) -> None:
         async with self._down():
             await self._db.disconnect()
+            if self._pool is not None:
+                await self._pool.close()
 
     @property
     def in_transaction(self) -> bool:
@@ -140,16 +240,10 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[Held]:
-        """Hold one connection for the current task's queries and transactions inside.
-
-        On SQLite it is also made durable: WAL, synced on every commit.
-        """
+        """Hold one connection for the current task's queries and transactions inside."""
         with _down():
             async with self._db.connection():
-                held = Held(self._path)
-                if self.dialect == "sqlite":
-                    await self._db.execute("PRAGMA synchronous=FULL")
-                yield held
+                yield Held(self._path)
 
     async def ping(self) -> None:
         await self.fetch_val("SELECT 1")
@@ -162,17 +256,57 @@ class Database:
         (and does not take the SQLite write lock again).
         """
         async with self._down():
+            if self.dialect == "sqlite":
+                async with self._sqlite_transaction():
+                    yield
+                return
             if self._in_transaction.get():
                 async with self._db.transaction():
                     yield
                 return
-            lock = self._write_lock or contextlib.nullcontext()
-            async with lock, self._db.transaction():
+            async with self._db.transaction():
                 token = self._in_transaction.set(True)
                 try:
                     yield
                 finally:
                     self._in_transaction.reset(token)
+
+    @contextlib.asynccontextmanager
+    async def _sqlite_transaction(self) -> AsyncIterator[None]:
+        """SQLite's transactions, past `databases` (see `_raw`).
+
+        `BEGIN IMMEDIATE` takes SQLite's write lock in the connection's thread (so
+        waiting for another process never blocks the event loop), and `COMMIT`
+        syncs there; everything between, savepoints included, is quick work in
+        the page cache and runs on the loop.
+        """
+        if self._in_transaction.get():
+            raw = self._db.connection().raw_connection._conn
+            name = f"tocsin_{next(self._savepoints)}"
+            raw.execute(f"SAVEPOINT {name}")
+            try:
+                yield
+            except BaseException:
+                raw.execute(f"ROLLBACK TO {name}")
+                raw.execute(f"RELEASE {name}")
+                raise
+            raw.execute(f"RELEASE {name}")
+            return
+        assert self._write_lock is not None
+        async with self._write_lock, self._db.connection() as connection:
+            conn = connection.raw_connection
+            await _raw.offloaded(conn, "BEGIN IMMEDIATE")
+            token = self._in_transaction.set(True)
+            try:
+                yield
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    await asyncio.shield(_raw.offloaded(conn, "ROLLBACK"))
+                raise
+            else:
+                await _raw.offloaded(conn, "COMMIT")
+            finally:
+                self._in_transaction.reset(token)
 
     async def execute(self, query: Query, values: Params = None) -> Any:
         async with self._down():
@@ -193,12 +327,15 @@ class Database:
     # -- SQL text on the driver's own connection (the hot path; see `_raw`) ------
     # Rows come back as the driver's: by position or by name, no `_mapping`.
 
-    async def _raw(self, kind: str, sql: str, values: Params) -> Any:
+    async def _raw(self, kind: str, sql: str, values: Params, offload: bool = False) -> Any:
         with _down():
             connection = self._db.connection()
             async with connection:
-                run = _raw.pg if self.dialect == "postgresql" else _raw.sqlite
-                return await run(connection.raw_connection, kind, sql, values)
+                if self.dialect == "postgresql":
+                    return await _raw.pg(connection.raw_connection, kind, sql, values)
+                return await _raw.sqlite(
+                    connection.raw_connection, kind, sql, values, offload=offload
+                )
 
     async def insert_many(
         self, table: str, columns: Sequence[str], records: Sequence[Sequence[Any]]
@@ -216,15 +353,20 @@ class Database:
                     f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", records
                 )
 
-    async def run(self, sql: str, values: Params = None) -> None:
-        await self._raw("execute", sql, values)
+    # `offload`: a statement that may take long (purges, reports) runs in SQLite's
+    # connection thread even inside a transaction, so the loop is not held (see `_raw`).
 
-    async def value(self, sql: str, values: Params = None) -> Any:
-        return await self._raw("val", sql, values)
+    async def run(self, sql: str, values: Params = None, *, offload: bool = False) -> None:
+        await self._raw("execute", sql, values, offload)
 
-    async def row(self, sql: str, values: Params = None) -> Any:
-        return await self._raw("one", sql, values)
+    async def value(self, sql: str, values: Params = None, *, offload: bool = False) -> Any:
+        return await self._raw("val", sql, values, offload)
 
-    async def rows(self, sql: str, values: Params = None) -> Sequence[Any]:
-        rows: Sequence[Any] = await self._raw("all", sql, values)
+    async def row(self, sql: str, values: Params = None, *, offload: bool = False) -> Any:
+        return await self._raw("one", sql, values, offload)
+
+    async def rows(
+        self, sql: str, values: Params = None, *, offload: bool = False
+    ) -> Sequence[Any]:
+        rows: Sequence[Any] = await self._raw("all", sql, values, offload)
         return rows

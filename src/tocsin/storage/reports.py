@@ -30,7 +30,10 @@ class ReportStore:
 
     async def unread_total(self) -> int:
         """Unread notifications of all vendors: the kept counts (a row per vendor and type)."""
-        return int(await self.db.value("SELECT coalesce(sum(unread), 0) FROM unread_counts") or 0)
+        return int(
+            await self.db.value("SELECT coalesce(sum(unread), 0) FROM unread_counts", offload=True)
+            or 0
+        )
 
     async def vendor_overview(
         self, limit: int, *, start: str = "", vendor_id: str | None = None, count_up_to: int
@@ -45,7 +48,7 @@ class ReportStore:
             where, values = "v.id = :vendor_id", {"vendor_id": vendor_id}
         sql = _VENDORS.format(where=where)
         params = {**values, "limit": limit, "up_to": count_up_to + 1}
-        rows = [dict(r) for r in await self.db.rows(sql, params)]
+        rows = [dict(r) for r in await self.db.rows(sql, params, offload=True)]
         for r in rows:
             total = int(r["total"] or 0)
             r["total"] = min(total, count_up_to)

@@ -103,7 +103,9 @@ class RetentionStore:
         )
         async with self.db.transaction():
             rows = await self.db.rows(
-                sql, {"keep_all": keep_all, "keep_read": max(keep_read, keep_all), "batch": batch}
+                sql,
+                {"keep_all": keep_all, "keep_read": max(keep_read, keep_all), "batch": batch},
+                offload=True,
             )
             if not rows:
                 return 0
@@ -145,6 +147,7 @@ class RetentionStore:
             await self.db.run(
                 f"DELETE FROM {table} WHERE {column} IN ({marks})",
                 {f"k{i}": key for i, key in enumerate(part)},
+                offload=True,
             )
 
     async def sizes(self, exact_up_to: int = EXACT_UP_TO) -> list[TableSize]:
@@ -158,7 +161,7 @@ class RetentionStore:
 
     async def _size(self, table: str, exact_up_to: int) -> TableSize:
         bounded = f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT :over) AS t"
-        rows = int(await self.db.value(bounded, {"over": exact_up_to + 1}) or 0)
+        rows = int(await self.db.value(bounded, {"over": exact_up_to + 1}, offload=True) or 0)
         size = None
         if self.db.dialect == "postgresql":
             size = int(
@@ -181,7 +184,9 @@ class RetentionStore:
         # Rowids grow by one per insert and retention takes the oldest, so the span
         # is close; never below what was counted.
         span = int(
-            await self.db.value(f"SELECT coalesce(max(rowid) - min(rowid) + 1, 0) FROM {table}")
+            await self.db.value(
+                f"SELECT coalesce(max(rowid) - min(rowid) + 1, 0) FROM {table}", offload=True
+            )
             or 0
         )
         return TableSize(table, max(span, rows), "estimate", size)

@@ -5,14 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import sqlalchemy as sa
-
 from tocsin._ids import now_ms
 from tocsin.model import VendorSettings
+from tocsin.storage import _raw
 from tocsin.storage.db import Database
-from tocsin.storage.schema import vendors
-
-V = vendors.c
 
 # On the publish path: text, not compiled anew on each call (see `storage.notifications`).
 _NEXT_SEQ = (
@@ -62,11 +58,16 @@ class VendorStore:
             {"vendor_id": vendor_id, "email": email, "phone": phone, "now": now_ms()},
         )
 
+    async def _rows(self, columns: Sequence[str], vendor_ids: Sequence[str]) -> Sequence[Any]:
+        """`columns` of the vendors of `vendor_ids` that have a row (SQL text: the publish path)."""
+        if not vendor_ids:
+            return []
+        where, params = _raw.among("id", "v", vendor_ids)
+        return await self.db.rows(f"SELECT {', '.join(columns)} FROM vendors WHERE {where}", params)
+
     async def contacts(self, vendor_ids: Sequence[str]) -> dict[str, Contact]:
         """`vendor → (email, phone)` for the vendors that have a row."""
-        rows = await self.db.fetch_all(
-            sa.select(V.id, V.email, V.phone).where(V.id.in_(list(vendor_ids)))
-        )
+        rows = await self._rows(("id", "email", "phone"), vendor_ids)
         return {r[0]: (r[1], r[2]) for r in rows}
 
     async def profiles(
@@ -76,23 +77,15 @@ class VendorStore:
         out: dict[str, tuple[Contact, VendorSettings]] = {
             v: ((None, None), _DEFAULT) for v in vendor_ids
         }
-        rows = await self.db.fetch_all(
-            sa.select(V.id, V.email, V.phone, *(V[c] for c in SETTING_COLUMNS)).where(
-                V.id.in_(list(vendor_ids))
-            )
-        )
-        for r in rows:
-            out[r[0]] = ((r[1], r[2]), _settings(r._mapping))
+        for r in await self._rows(("id", "email", "phone", *SETTING_COLUMNS), vendor_ids):
+            out[r[0]] = ((r[1], r[2]), _settings(r))
         return out
 
     async def settings(self, vendor_ids: Sequence[str]) -> dict[str, VendorSettings]:
         """Every vendor's settings (the defaults for one without a row)."""
         out = {v: _DEFAULT for v in vendor_ids}
-        rows = await self.db.fetch_all(
-            sa.select(V.id, *(V[c] for c in SETTING_COLUMNS)).where(V.id.in_(list(vendor_ids)))
-        )
-        for r in rows:
-            out[r[0]] = _settings(r._mapping)
+        for r in await self._rows(("id", *SETTING_COLUMNS), vendor_ids):
+            out[r[0]] = _settings(r)
         return out
 
     async def set_settings(self, vendor_id: str, values: Mapping[str, Any]) -> None:
