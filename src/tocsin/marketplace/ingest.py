@@ -89,6 +89,8 @@ class Ingest:
         queued: list[int] = []
 
         async def apply() -> None:
+            ids.clear()  # a batch may run more than once (see `GroupCommit.run`)
+            queued.clear()
             if not await self.events.claim(event.id, event.type, event.digest):
                 raise _Seen
             for recipient, text in zip(plan, texts, strict=True):
@@ -155,6 +157,7 @@ class Ingest:
         queued: list[int] = []
 
         async def apply() -> tuple[Notification, bool]:
+            queued.clear()  # a batch may run more than once (see `GroupCommit.run`)
             n, created = await self.service.create(vendor_id, new, idempotent=idempotent)
             if created:
                 subject = Subject(

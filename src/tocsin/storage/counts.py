@@ -18,6 +18,13 @@ _ADD = (
     "INSERT INTO unread_counts (vendor_id, type, unread) VALUES (:vendor_id, :type, :delta) "
     "ON CONFLICT (vendor_id, type) DO UPDATE SET unread = unread_counts.unread + excluded.unread"
 )
+# PostgreSQL: `_ADD` of one type and the new total. The outer query sees the other
+# types' rows as they were (unchanged) and the changed one through the CTE.
+_ADD_TOTAL = (
+    f"WITH up AS ({_ADD} RETURNING unread) "
+    "SELECT (SELECT unread FROM up) + coalesce((SELECT sum(unread) FROM unread_counts "
+    "WHERE vendor_id = :vendor_id AND type <> :type), 0)"
+)
 _TOTAL = "SELECT coalesce(sum(unread), 0) FROM unread_counts WHERE vendor_id = :vendor_id"
 _BY_TYPE = "SELECT type, unread FROM unread_counts WHERE vendor_id = :vendor_id AND unread > 0"
 
@@ -28,9 +35,14 @@ class CountStore:
 
     async def add(self, vendor_id: str, deltas: Mapping[str, int]) -> int:
         """Add `deltas` (type → change) to the vendor's counts; its new total."""
-        for kind, delta in deltas.items():
-            if delta:
-                await self.db.run(_ADD, {"vendor_id": vendor_id, "type": kind, "delta": delta})
+        changes = [(kind, delta) for kind, delta in deltas.items() if delta]
+        if len(changes) == 1 and self.db.dialect == "postgresql":
+            # A create's change, and its total, in one round trip.
+            kind, delta = changes[0]
+            params = {"vendor_id": vendor_id, "type": kind, "delta": delta}
+            return int(await self.db.value(_ADD_TOTAL, params))
+        for kind, delta in changes:
+            await self.db.run(_ADD, {"vendor_id": vendor_id, "type": kind, "delta": delta})
         return await self.total(vendor_id)
 
     async def total(self, vendor_id: str) -> int:

@@ -189,6 +189,10 @@ class Database:
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.dialect == "sqlite" else None
         # Set in the task that runs a transaction: a nested one joins it (a savepoint).
         self._savepoints = itertools.count()
+        # Set in the task that holds a connection through `connection()`.
+        self._holding: contextvars.ContextVar[bool] = contextvars.ContextVar(
+            f"tocsin_db_holding_{id(self)}", default=False
+        )
         self._in_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar(
             f"tocsin_db_transaction_{id(self)}", default=False
         )
@@ -199,7 +203,9 @@ class Database:
             with unavailable_on(DOWN, DETAIL):
                 yield
         except BaseException:
-            if not self._in_transaction.get():
+            # Not one held by `connection()`: its holder gives it back (and the write
+            # lane's batches raise through here when a unit fails).
+            if not self._in_transaction.get() and not self._holding.get():
                 await self._drop_task_connection()
             raise
 
@@ -241,9 +247,13 @@ class Database:
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[Held]:
         """Hold one connection for the current task's queries and transactions inside."""
-        with _down():
-            async with self._db.connection():
+        # A wedged connection is dropped as its holder leaves (see `_down`).
+        async with self._down(), self._db.connection():
+            token = self._holding.set(True)
+            try:
                 yield Held(self._path)
+            finally:
+                self._holding.reset(token)
 
     async def ping(self) -> None:
         await self.fetch_val("SELECT 1")

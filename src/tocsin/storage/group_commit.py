@@ -78,6 +78,10 @@ class GroupCommit:
     async def run(self, key: str | None, work: Callable[[], Awaitable[T]]) -> T:
         """Run `work` in a transaction shared with other callers; its result once committed.
 
+        `work` may run more than once (a batch that failed is run again, see
+        `_commit_at_once`): it must leave nothing behind but its database writes
+        and its result, or start by undoing what an earlier run left.
+
         `key` names what the work locks (a vendor id); `None` is work over several
         keys, which shares a transaction only where there is one lane (two lanes
         locking each other's keys in different orders could deadlock).
@@ -157,6 +161,38 @@ class GroupCommit:
         del self._parked[key]
 
     async def _commit(self, batch: list[_Item]) -> None:
+        if len(batch) > 1 and await self._commit_at_once(batch):
+            return
+        await self._commit_apart(batch)
+
+    async def _commit_at_once(self, batch: list[_Item]) -> bool:
+        """Run the whole batch without savepoints; False (all rolled back) if a unit raised.
+
+        Units rarely fail, and a savepoint costs two statements per unit (two
+        round trips on PostgreSQL): the common batch commits without them, and a
+        batch where one unit raised runs again in `_commit_apart`, where it fails
+        alone. So a unit may run more than once before it commits; only the
+        committed run's effects and result count (see `run`).
+        """
+        results: list[Any] = []
+        try:
+            async with self.db.transaction():
+                if self.db.dialect == "postgresql":
+                    await self.db.run(f"SET LOCAL lock_timeout = '{LANE_LOCK_WAIT}'")
+                for _, work, _ in batch:
+                    results.append(await work())
+        except Unavailable:
+            raise
+        except Exception:
+            return False  # rolled back: again, each unit in a savepoint of its own
+        metrics.WRITE_BATCH.observe(len(batch))
+        for (_, _, future), result in zip(batch, results, strict=True):
+            if not future.done():  # else the caller went away; committed all the same
+                future.set_result(result)
+        return True
+
+    async def _commit_apart(self, batch: list[_Item]) -> None:
+        """Run each unit in a savepoint of its own: one that raises gets its exception alone."""
         outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         parked: list[_Item] = []
         try:
@@ -182,6 +218,8 @@ class GroupCommit:
             for _, _, future in batch:
                 if not future.done():
                     future.set_exception(exc)
+            if isinstance(exc, Unavailable):
+                raise  # the lane opens its connection again
             return
         finally:
             # Outside the lane's transaction, so the parked units get transactions of their own.

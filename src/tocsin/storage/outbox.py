@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from tocsin._ids import now_ms
 from tocsin.model import OutboxRecord
+from tocsin.storage import _raw
 from tocsin.storage.db import Database
 from tocsin.storage.schema import outbox
 
@@ -58,4 +59,6 @@ class OutboxStore:
     async def delete(self, ids: Sequence[int]) -> None:
         if ids:
             async with self.db.transaction():
-                await self.db.execute(outbox.delete().where(OB.id.in_(list(ids))))
+                for start in range(0, len(ids), 500):
+                    where, params = _raw.among("id", "o", ids[start : start + 500])
+                    await self.db.run(f"DELETE FROM outbox WHERE {where}", params)

@@ -19,7 +19,10 @@ from tocsin.realtime.wire import Event, ResetReason
 
 @dataclass(slots=True)
 class AppendResult:
-    """Outbox ids now in the log, and per vendor the last sequence number where a gap stopped."""
+    """Outbox ids now in the log for the relay to delete (none from a log that shares the
+    outbox's database: it deletes them as it appends), and per vendor the last sequence
+    number where a gap stopped.
+    """
 
     done: list[int] = field(default_factory=list)
     gaps: dict[str, int] = field(default_factory=dict)

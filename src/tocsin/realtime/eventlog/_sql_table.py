@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from tocsin.model import OutboxRecord, Row
+from tocsin.storage import _raw
 from tocsin.storage.db import Database
 from tocsin.storage.schema import event_log
 
@@ -17,6 +18,7 @@ _INSERT = (
     "VALUES (:vendor_id, :seq, :event, :payload, :created_at) "
     "ON CONFLICT (vendor_id, seq) DO NOTHING RETURNING seq"
 )
+_TRIM = "DELETE FROM event_log WHERE vendor_id = :vendor_id AND seq <= :upto"
 
 
 class LogTable:
@@ -24,8 +26,10 @@ class LogTable:
         self.db = db
 
     async def append(self, records: Sequence[OutboxRecord], keep_events: int) -> list[bool]:
-        """Insert `records` idempotently; per record, whether it is new.
+        """Insert `records` idempotently, deleting their outbox rows; per record, whether new.
 
+        The embedded log and the outbox share one database: the relay's delete
+        commits with the append, one transaction (and one sync) per relay pass.
         Each vendor keeps its newest `keep_events` events (trimming by age is `trim`'s).
         """
         newest: dict[str, int] = {}
@@ -46,9 +50,11 @@ class LogTable:
                 )
                 added.append(seq is not None)
             for vendor_id, top in newest.items():
-                await self.db.execute(
-                    event_log.delete().where(L.vendor_id == vendor_id, L.seq <= top - keep_events)
-                )
+                if top > keep_events:
+                    await self.db.run(_TRIM, {"vendor_id": vendor_id, "upto": top - keep_events})
+            for start in range(0, len(records), 500):
+                where, ids = _raw.among("id", "o", [r.id for r in records[start : start + 500]])
+                await self.db.run(f"DELETE FROM outbox WHERE {where}", ids)
         return added
 
     async def read(self, vendor_id: str, after_seq: int, limit: int) -> list[Row]:

@@ -76,7 +76,8 @@ class SqlLog:
             for vendor_id, events in by_vendor.items():
                 self._hub.publish(vendor_id, events)
         # One process numbers and appends a vendor's events in order: there are no gaps.
-        return AppendResult(done=[rec.id for rec in records])
+        # The outbox rows went with the append (`LogTable.append`): none left to delete.
+        return AppendResult()
 
     async def read(self, vendor_id: str, after: str | None, limit: int) -> ReadResult:
         first, last = await self.table.bounds(vendor_id)
