@@ -16,10 +16,12 @@ same way, in the transaction that creates it.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 
 from tocsin import metrics
+from tocsin.delivery import Rendered
 from tocsin.delivery.channels import IN_APP
 from tocsin.delivery.queue import Queue
 from tocsin.delivery.subscriptions import PushSubscriptions
@@ -120,7 +122,7 @@ class Ingest:
                     notification_id=notification_id,
                     key=f"evt:{event.id}:{vendor_id}",
                     event_id=event.id,
-                    text=text,
+                    render=functools.partial(_given, text),
                     title=notice.title,
                     link=self.templates.absolute(notice.link),
                 )
@@ -167,7 +169,9 @@ class Ingest:
                     notification_id=n.id,
                     key=f"ntf:{n.id}",
                     event_id=None,
-                    text=self.templates.render_direct(n, *audience.clock),
+                    render=functools.cache(
+                        lambda: self.templates.render_direct(n, *audience.clock)
+                    ),
                     title=n.title,
                     link=self.templates.absolute(n.link),
                 )
@@ -187,3 +191,8 @@ class Ingest:
             except Exception as exc:
                 # Committed in SQL: the queue's sweep finds them (see `RedisQueue`).
                 log.warning("could not queue %d deliveries now (%s)", len(queued), exc)
+
+
+def _given(text: Rendered) -> Rendered:
+    """An event's text, rendered before its transaction (for `Subject.render`)."""
+    return text

@@ -21,7 +21,7 @@ since removed still waits for the end that was planned.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,7 +88,10 @@ class Subject:
     # Deliveries are keyed `<key>:<channel>` (and `:<subscription id>` for a device).
     key: str
     event_id: str | None
-    text: Rendered
+    # The notification's text, rendered when a channel first needs it: most
+    # notifications have no address or device to go to, and rendering is a good
+    # part of a publish's CPU.
+    render: Callable[[], Rendered]
     title: str
     link: str | None
 
@@ -175,9 +178,6 @@ class Planner:
         self, channel: Channel[Any], subject: Subject, audience: Audience, purpose: str, due: int
     ) -> list[int]:
         key = f"{subject.key}:{channel.name}"
-        message: dict[str, str] = channel.build(subject.text).to_json()
-        # Kept with every message: the push's urgency, and the quiet-hours check at claim.
-        message["priority"] = subject.priority
         targets: list[tuple[str, str, dict[str, str]]] = []
         if channel.devices:
             targets = [
@@ -190,6 +190,11 @@ class Planner:
             ]
         elif channel.contact and audience.contact.get(channel.contact.field):
             targets = [(key, str(audience.contact[channel.contact.field]), {})]
+        if not targets:
+            return []
+        message: dict[str, str] = channel.build(subject.render()).to_json()
+        # Kept with every message: the push's urgency, and the quiet-hours check at claim.
+        message["priority"] = subject.priority
         out = []
         for delivery_key, address, extra in targets:
             delivery_id = await self.stores.deliveries.add(

@@ -135,6 +135,15 @@ class NotificationService:
 
     async def _store_new(self, n: Notification, new: NewNotification, idempotent: bool) -> None:
         """A create's statements, inside the caller's transaction; `_Unchanged` for a duplicate."""
+        if n.dedupe_key is None and self.stores.dialect == "postgresql":
+            # No duplicate to look for: all of it in one round trip. The payload is
+            # the one `_emit` writes below, with the total filled in by the database.
+            head = wire.dumps({"notification": wire.notification(n), "unread_count": 0})
+            assert head.endswith(',"unread_count":0}')
+            await self.notifications.create_at_once(
+                n, wire.NEW_NOTIFICATION, head[: -len("0}")], "}"
+            )
+            return
         seq = await self.stores.vendors.next_seq(n.vendor_id)
         if n.dedupe_key is not None:
             existing = await self.notifications.find_by_dedupe(n.vendor_id, n.dedupe_key)

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
+from tocsin._ids import now_ms
 from tocsin.model import ListFilter, Notification
 from tocsin.storage.db import Database
 from tocsin.storage.schema import notifications
@@ -45,6 +46,28 @@ _INSERT = (
     "created_at, read_at, seen_at, archived_at, dedupe_key) VALUES (:id, :vendor_id, :type, "
     ":title, :body, :data, :priority, :link, :created_at, :read_at, :seen_at, :archived_at, "
     ":dedupe_key)"
+)
+
+# PostgreSQL: a create whole in one round trip (four otherwise): the vendor's
+# next sequence number (locking its row first: every other CTE reads `s`), the
+# row, its unread count, and its outbox event, whose payload is `:head`, the
+# vendor's new unread total, and `:tail`. The outer query sees the other types'
+# counts as they were (unchanged) and the changed one through `c`.
+_CREATE_AT_ONCE = (
+    "WITH s AS (INSERT INTO vendors (id, seq, created_at) VALUES (:vendor_id, 1, :now) "
+    "ON CONFLICT (id) DO UPDATE SET seq = vendors.seq + 1 RETURNING seq), "
+    "n AS (INSERT INTO notifications (id, vendor_id, type, title, body, data, priority, link, "
+    "created_at) SELECT :id, :vendor_id, :type, :title, :body, :data, :priority, :link, "
+    ":created_at FROM s), "
+    "c AS (INSERT INTO unread_counts (vendor_id, type, unread) SELECT :vendor_id, :type, 1 "
+    "FROM s ON CONFLICT (vendor_id, type) DO UPDATE SET unread = unread_counts.unread + 1 "
+    "RETURNING unread), "
+    "t AS (SELECT (SELECT unread FROM c) + coalesce((SELECT sum(unread) FROM unread_counts "
+    "WHERE vendor_id = :vendor_id AND type <> :type), 0) AS total), "
+    "o AS (INSERT INTO outbox (vendor_id, seq, event, payload, created_at) "
+    "SELECT :vendor_id, s.seq, :event, :head || t.total::text || :tail, :now FROM s, t "
+    "RETURNING seq) "
+    "SELECT seq FROM o"
 )
 
 _COLUMNS = (
@@ -150,6 +173,34 @@ class NotificationStore:
                 "archived_at": n.archived_at,
                 "dedupe_key": n.dedupe_key,
             },
+        )
+
+    async def create_at_once(self, n: Notification, event: str, head: str, tail: str) -> int:
+        """PostgreSQL: store unread `n` (no dedupe key) with its sequence number, its count
+        and its outbox event (payload `head` + the vendor's new unread total + `tail`), in
+        one statement; its sequence number."""
+        assert n.read_at is None
+        assert n.archived_at is None
+        assert n.dedupe_key is None
+        return int(
+            await self.db.value(
+                _CREATE_AT_ONCE,
+                {
+                    "id": n.id,
+                    "vendor_id": n.vendor_id,
+                    "type": n.type,
+                    "title": n.title,
+                    "body": n.body,
+                    "data": json.dumps(n.data, separators=(",", ":")),
+                    "priority": n.priority,
+                    "link": n.link,
+                    "created_at": n.created_at,
+                    "event": event,
+                    "head": head,
+                    "tail": tail,
+                    "now": now_ms(),
+                },
+            )
         )
 
     async def insert_many(self, rows: Sequence[Notification]) -> None:
