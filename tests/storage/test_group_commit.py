@@ -13,6 +13,8 @@ import json
 import sqlite3
 import uuid
 import zlib
+from collections import Counter
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -189,3 +191,46 @@ async def test_a_vendor_whose_lock_is_held_does_not_hold_up_its_lane(
     finally:
         await holder.close()
         await stores.disconnect()
+
+
+async def test_a_batch_runs_its_units_once_and_again_only_when_one_of_them_fails(
+    stores: Stores,
+) -> None:
+    """Savepoints only for a batch that needs them: a unit may run twice, and commits once."""
+    v = vendor()
+    runs: Counter[str] = Counter()
+
+    def unit(row_id: str, *, fail: bool = False) -> Callable[[], Awaitable[str]]:
+        async def work() -> str:
+            runs[row_id] += 1
+            await stores.db.execute(
+                "INSERT INTO notifications (id, vendor_id, type, title, body, data, priority, "
+                "created_at) VALUES (:id, :v, 't', 't', '', '{}', 'normal', 1)",
+                {"id": row_id, "v": v},
+            )
+            if fail:
+                raise LookupError(row_id)
+            return row_id
+
+        return work
+
+    fine = [f"{c}" * 26 for c in "DEF"]
+    assert await asyncio.gather(*(stores.writer.run(v, unit(r)) for r in fine)) == fine
+    assert all(runs[r] == 1 for r in fine), runs
+    mixed = [f"{c}" * 26 for c in "GHJ"]
+    results = await asyncio.gather(
+        stores.writer.run(v, unit(mixed[0])),
+        stores.writer.run(v, unit(mixed[1], fail=True)),
+        stores.writer.run(v, unit(mixed[2])),
+        return_exceptions=True,
+    )
+    assert results[0] == mixed[0]
+    assert isinstance(results[1], LookupError)
+    assert results[2] == mixed[2]
+    # The batch ran whole, failed, and ran again unit by unit.
+    assert runs[mixed[0]] == 2
+    assert runs[mixed[1]] == 2
+    rows = await stores.db.fetch_all(
+        "SELECT id FROM notifications WHERE vendor_id = :v ORDER BY id", {"v": v}
+    )
+    assert [r[0] for r in rows] == [*fine, mixed[0], mixed[2]]
