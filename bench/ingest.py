@@ -4,7 +4,8 @@ python -m bench.ingest --label after [--backends sqlite,postgres] [--wait-quiet 
 
 Results accumulate per label in `bench/.out/ingest.json` (so a `before` run of
 an older build and an `after` run sit side by side); the section between the
-ingest markers of `docs/benchmarks.md` is rewritten from them.
+ingest markers of `docs/benchmarks.md`, and `docs/bench-ingest.png`, are
+rewritten from them.
 """
 
 from __future__ import annotations
@@ -24,16 +25,17 @@ from bench.httpclient import ClientPool
 from bench.limits import raise_nofile
 from bench.loadgen.pool import WorkerPool
 from bench.proc import Monitor
-from bench.report.ingest import section
+from bench.report.ingest import plot, section
 from bench.run import wait_quiet
 from bench.scenarios import ingest
 from bench.systems import HOST, PG_URL, Tocsin, all_systems
 
 RESULTS = paths.OUT / "ingest.json"
+PLOT = paths.DOCS / "bench-ingest.png"
 START, END = "<!-- ingest:start -->", "<!-- ingest:end -->"
 # Not the port of the main benchmark's tocsin (8123): the two may run side by side.
 PORT = 8133
-RATES = (100.0, 200.0, 400.0, 800.0, 1000.0, 1200.0, 1600.0)
+RATES = (100.0, 200.0, 400.0, 800.0, 1000.0, 1200.0, 1600.0, 2000.0, 2400.0)
 
 
 def system(backend: str) -> Tocsin:
@@ -159,6 +161,7 @@ def main() -> int:
         data["runs"][args.label]["backends"].update(run["backends"])
         RESULTS.write_text(json.dumps(data, indent=1))
     write_report(data)
+    plot(data, PLOT)
     return 0
 
 

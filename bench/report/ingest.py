@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
 
 from bench.report.tables import num
 
@@ -67,4 +73,49 @@ def section(data: dict[str, Any]) -> str:
                 f"| {'above ' + num(result['steps'][-1]['rate']) if sat is None else num(sat)} "
                 f"| {result.get('measured_at', '?')} | {result.get('background_before', '-')} |"
             )
+    lines += ["", "![ingest](bench-ingest.png)"]
     return "\n".join(lines)
+
+
+def plot(data: dict[str, Any], path: Path) -> None:
+    """Per backend: achieved rate and publish→receipt p99 against the offered rate, per build."""
+    backends = [
+        b for b in BACKENDS if any(b in r.get("backends", {}) for r in data["runs"].values())
+    ]
+    if not backends:
+        return
+    fig, axes = plt.subplots(
+        2, len(backends), figsize=(7 * len(backends), 8), dpi=110, squeeze=False
+    )
+    colors = {"before": "#95a5a6", "after": "#c0392b"}
+    for col, backend in enumerate(backends):
+        rate_ax, p99_ax = axes[0][col], axes[1][col]
+        top = 0.0
+        for label, run in data["runs"].items():
+            result = run.get("backends", {}).get(backend)
+            if not result or "steps" not in result:
+                continue
+            steps = result["steps"]
+            offered = [s["rate"] for s in steps]
+            top = max(top, *offered)
+            color = colors.get(label)
+            rate_ax.plot(
+                offered, [s["publishes_per_s"] for s in steps], "o-", color=color, label=label
+            )
+            p99_ax.plot(
+                offered, [s["receipt"].get("p99", 0) for s in steps], "o-", color=color, label=label
+            )
+        rate_ax.plot([0, top], [0, top], ":", color="black", label="offered")
+        rate_ax.axhline(1500, color="#2c3e50", lw=0.8, ls="--")
+        rate_ax.set_title(f"{BACKENDS[backend]}: achieved publishes/s")
+        rate_ax.set_xlabel("offered publishes/s")
+        p99_ax.axhline(100, color="#2c3e50", lw=0.8, ls="--", label="target 100 ms")
+        p99_ax.set_yscale("log")
+        p99_ax.set_title(f"{BACKENDS[backend]}: publish→receipt p99 (ms)")
+        p99_ax.set_xlabel("offered publishes/s")
+        for ax in (rate_ax, p99_ax):
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

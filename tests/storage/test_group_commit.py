@@ -234,3 +234,34 @@ async def test_a_batch_runs_its_units_once_and_again_only_when_one_of_them_fails
         "SELECT id FROM notifications WHERE vendor_id = :v ORDER BY id", {"v": v}
     )
     assert [r[0] for r in rows] == [*fine, mixed[0], mixed[2]]
+
+
+async def test_a_batch_that_meets_a_held_lock_parks_that_vendor_and_commits_the_rest(
+    pg_databases: PgDatabases,
+) -> None:
+    """One batch, two vendors, one vendor's row locked elsewhere (PostgreSQL)."""
+    url = pg_databases.new()
+    stores = Stores(url, write_lanes=1)  # one lane: the two creates share a batch
+    await stores.connect()
+    holder = await asyncpg.connect(url)
+    try:
+        service = NotificationService(stores)
+        a, b = vendor(), vendor()
+        await service.create(a, NewNotification("t", "a0"))
+        held = holder.transaction()
+        await held.start()
+        await holder.execute("SELECT seq FROM vendors WHERE id = $1 FOR UPDATE", a)
+        before = batches()
+        blocked = asyncio.create_task(service.create(a, NewNotification("t", "a1")))
+        other, created = await asyncio.wait_for(service.create(b, NewNotification("t", "b")), 5)
+        assert created
+        assert other.vendor_id == b
+        assert not blocked.done()
+        assert batches()[1] - before[1] == 1  # b committed in the lane; a waits apart
+        await held.rollback()
+        _, created = await asyncio.wait_for(blocked, 5)
+        assert created
+        assert await stores.counts.total(a) == 2
+    finally:
+        await holder.close()
+        await stores.disconnect()

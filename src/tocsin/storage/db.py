@@ -183,7 +183,10 @@ class Database:
         self._pool: _SQLitePool | None = None
         if self.dialect == "sqlite":
             backend = self._db._backend
-            self._pool = _SQLitePool(backend._pool, self._path, size=pool_size)  # type: ignore[attr-defined]
+            # The write lane and the relay hold one each while waiting for the write
+            # lock: with fewer than four, the lock's holder could wait for a connection.
+            size = max(pool_size, 4)
+            self._pool = _SQLitePool(backend._pool, self._path, size=size)  # type: ignore[attr-defined]
             backend._pool = self._pool  # type: ignore[attr-defined]
         # SQLite has a single writer: queue writers here rather than in SQLite.
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.dialect == "sqlite" else None

@@ -161,12 +161,17 @@ class GroupCommit:
         del self._parked[key]
 
     async def _commit(self, batch: list[_Item]) -> None:
-        if len(batch) > 1 and await self._commit_at_once(batch):
-            return
-        await self._commit_apart(batch)
+        locked: set[str | None] = set()
+        if len(batch) > 1:
+            failed = await self._commit_at_once(batch)
+            if failed is None:
+                return
+            locked = failed
+        await self._commit_apart(batch, locked)
 
-    async def _commit_at_once(self, batch: list[_Item]) -> bool:
-        """Run the whole batch without savepoints; False (all rolled back) if a unit raised.
+    async def _commit_at_once(self, batch: list[_Item]) -> set[str | None] | None:
+        """Run the whole batch without savepoints; None once committed, else (all rolled
+        back) the key whose lock the batch waited for in vain, if that is why.
 
         Units rarely fail, and a savepoint costs two statements per unit (two
         round trips on PostgreSQL): the common batch commits without them, and a
@@ -175,24 +180,31 @@ class GroupCommit:
         committed run's effects and result count (see `run`).
         """
         results: list[Any] = []
+        key: str | None = None
         try:
             async with self.db.transaction():
                 if self.db.dialect == "postgresql":
                     await self.db.run(f"SET LOCAL lock_timeout = '{LANE_LOCK_WAIT}'")
-                for _, work, _ in batch:
-                    results.append(await work())
+                for item in batch:
+                    key = item[0]  # the one running, should it wait in vain for a lock
+                    results.append(await item[1]())
         except Unavailable:
             raise
+        except asyncpg.exceptions.LockNotAvailableError:
+            return {key}  # parked at once in `_commit_apart`: not a second wait
         except Exception:
-            return False  # rolled back: again, each unit in a savepoint of its own
+            return set()  # rolled back: again, each unit in a savepoint of its own
         metrics.WRITE_BATCH.observe(len(batch))
         for (_, _, future), result in zip(batch, results, strict=True):
             if not future.done():  # else the caller went away; committed all the same
                 future.set_result(result)
-        return True
+        return None
 
-    async def _commit_apart(self, batch: list[_Item]) -> None:
-        """Run each unit in a savepoint of its own: one that raises gets its exception alone."""
+    async def _commit_apart(self, batch: list[_Item], locked: set[str | None]) -> None:
+        """Run each unit in a savepoint of its own: one that raises gets its exception alone.
+
+        Units of `locked` keys (their lock was waited for in vain) are parked unrun.
+        """
         outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         parked: list[_Item] = []
         try:
@@ -201,7 +213,7 @@ class GroupCommit:
                     await self.db.run(f"SET LOCAL lock_timeout = '{LANE_LOCK_WAIT}'")
                 for item in batch:
                     key, work, future = item
-                    if key is not None and any(p[0] == key for p in parked):
+                    if key in locked or (key is not None and any(p[0] == key for p in parked)):
                         parked.append(item)  # behind its key's parked unit
                         continue
                     try:
