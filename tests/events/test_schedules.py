@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ from tests._server import Server, free_port
 from tests.conftest import ServerFactory, mint_token
 from tests.events.conftest import Api, Hook, SmtpServer, delivery_env, order, wait_until
 from tests.stream._sse import Stream
+from tocsin import i18n
 from tocsin.delivery.push import generate_keys
 from tocsin.realtime.wire import iso
 from tocsin.storage import migrate
@@ -339,8 +340,10 @@ async def test_an_hourly_digest_lists_exactly_its_periods_items(
     def stock(sku: str) -> dict[str, Any]:
         return {"vendor_id": vendor, "sku": sku, "name": f"Mug {sku}", "quantity": 1}
 
+    sent_from = datetime.now(UTC)
     for sku in ("A", "B"):
         assert (await api.event("stock.low", stock(sku))).status_code == 202
+    sent_until = datetime.now(UTC)
     [digest] = await api.deliveries(vendor)
     assert digest["purpose"] == "digest"
     assert digest["status"] == "pending"
@@ -362,6 +365,8 @@ async def test_an_hourly_digest_lists_exactly_its_periods_items(
     assert mail.message["Subject"] == "Your digest: 2 notifications"
     assert "Mug A" in text
     assert "Mug B" in text
+    # Each item's time as the vendor's language writes it (English: "7:05 PM"), on its clock.
+    assert any(i18n.clock(at, "en", "UTC") in text for at in (sent_from, sent_until)), text
 
     # Arriving after that digest left, in the same hour: the next period's digest.
     assert (await api.event("stock.low", stock("C"))).status_code == 202

@@ -14,9 +14,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
-from tocsin import _tasks
+from tocsin import _tasks, i18n
 from tocsin._ids import now_ms
 from tocsin.delivery import Delivery, Sender, channels, clock
 from tocsin.delivery.queue import Queue, RedisQueue, SqlQueue
@@ -98,14 +97,16 @@ class Pipeline:
             return delivery
         items = await self.deliveries.digest_items(delivery.key)
         settings = (await self.vendors.settings([delivery.vendor_id]))[delivery.vendor_id]
-        zone = ZoneInfo(settings.timezone)
         listed = [
             {
                 "line": item["line"],
                 "link": item["link"] or "",
-                "at": datetime.fromtimestamp(item["created_at"] / 1000, UTC)
-                .astimezone(zone)
-                .strftime("%H:%M"),
+                # The time of day as the vendor's language writes it, on its clock.
+                "at": i18n.clock(
+                    datetime.fromtimestamp(item["created_at"] / 1000, UTC),
+                    settings.locale,
+                    settings.timezone,
+                ),
             }
             for item in items
         ]
