@@ -56,3 +56,33 @@ async def test_a_publisher_over_its_rate_gets_429_with_retry_after(
             await client.get("/api/v1/notifications", headers=vendor_auth) for _ in range(3 * RATE)
         ]
         assert {r.status_code for r in reads} == {200}
+
+
+async def test_the_openapi_document_names_429_and_503_with_retry_after(
+    make_server: ServerFactory,
+) -> None:
+    server = make_server({"TOCSIN_PUBLISHER_RATE": str(RATE), "TOCSIN_API_KEYS": ",".join(KEYS)})
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+        doc = (await client.get("/openapi.json")).json()
+    limited = {
+        ("/api/v1/vendors/{vendor_id}/notifications", "post"),  # a publisher's rate
+        ("/api/v1/events", "post"),
+        ("/api/v1/tokens", "post"),
+        ("/api/v1/stream", "get"),  # a vendor's open streams
+        ("/api/v1/stream/poll", "get"),
+    }
+    for path, operations in doc["paths"].items():
+        if not path.startswith("/api/"):
+            continue
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            answers = operation["responses"]
+            codes = ("429", "503") if (path, method) in limited else ("503",)
+            for code in codes:
+                assert code in answers, (path, method, code)
+                assert "Retry-After" in answers[code]["headers"], (path, method, code)
+                problem = answers[code]["content"]["application/problem+json"]
+                assert problem["schema"]["$ref"].endswith("/Problem")
+            if (path, method) not in limited and operation.get("security") != [{"apiKey": []}]:
+                assert "429" not in answers, (path, method)

@@ -73,6 +73,32 @@ def _problems(*codes: int) -> dict[str, Any]:
     return {str(code): {"description": "problem", "content": schema} for code in codes}
 
 
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "seconds to wait before trying again",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+
+
+def _answers_to_retry(paths: dict[str, Any]) -> None:
+    """Add the answers any API call may get, each with its `Retry-After`: 503 when the
+    database or the event log is unreachable, and 429 where a limit applies (a
+    publisher's requests under `TOCSIN_PUBLISHER_RATE`, a vendor's open streams
+    and waiting polls under `TOCSIN_MAX_STREAMS_PER_VENDOR`)."""
+    for path, operations in paths.items():
+        if not path.startswith("/api/"):
+            continue
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue  # e.g. the path's own `parameters`
+            limited = operation.get("security") is PUBLISHER or path.startswith("/api/v1/stream")
+            responses = operation["responses"]
+            for code in (429, 503) if limited else (503,):
+                answer = responses.setdefault(str(code), _problems(code)[str(code)])
+                answer["headers"] = _RETRY_AFTER
+
+
 def _body(model: type[BaseModel]) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": _ref(model)}}}
 
@@ -542,6 +568,7 @@ def document(token_max_ttl: int) -> dict[str, Any]:
             }
         },
     }
+    _answers_to_retry(paths)
     return {
         "openapi": "3.1.0",
         "info": {"title": "tocsin", "version": "1"},
