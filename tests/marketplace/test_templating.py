@@ -14,6 +14,7 @@ from tocsin.marketplace import registry, templating
 from tocsin.marketplace.rules import Recipient
 from tocsin.marketplace.schemas import Envelope
 from tocsin.marketplace.templating import Templates
+from tocsin.notifications import samples
 
 
 def recipient(event_type: str, **changes: Any) -> Recipient:
@@ -205,23 +206,7 @@ def test_the_start_up_check_covers_every_locale(tmp_path: Path) -> None:
 
 
 def test_a_direct_notification_renders_from_its_own_texts_and_escapes_its_html() -> None:
-    from tocsin.model import Notification
-
-    n = Notification(
-        id="01J00000000000000000000000",
-        vendor_id="acme-tools",
-        type="announcement",
-        title="Sale <b>today</b>",
-        body="Everything & more",
-        data={},
-        priority="normal",
-        link="/news/1",
-        created_at=0,
-        read_at=None,
-        seen_at=None,
-        archived_at=None,
-        dedupe_key=None,
-    )
+    n = samples.announcement(title="Sale <b>today</b>", body="Everything & more")
     rendered = Templates(public_url="https://shop.example").render_direct(n)
     assert rendered.blocks["title"] == "Sale <b>today</b>"
     assert rendered.blocks["sms"] == "Sale <b>today</b>"
@@ -247,28 +232,12 @@ def test_a_digest_lists_its_items_escaped_in_html() -> None:
 
 
 def test_a_georgian_digest_and_direct_notification_use_the_georgian_layout() -> None:
-    from tocsin.model import Notification
-
     items = [{"line": "ახალი შეკვეთა #1", "link": "", "at": "09:05"}]
     digest = Templates().render_digest("acme", items, "ka", "Asia/Tbilisi")
     assert digest.blocks["email_subject"] == "თქვენი დაიჯესტი: 1 შეტყობინება"
     assert "- 09:05  ახალი შეკვეთა #1" in digest.blocks["email_text"]
     assert '<html lang="ka">' in digest.html
-    n = Notification(
-        id="01J00000000000000000000000",
-        vendor_id="acme-tools",
-        type="announcement",
-        title="Sale today",
-        body="",
-        data={},
-        priority="normal",
-        link="/news/1",
-        created_at=0,
-        read_at=None,
-        seen_at=None,
-        archived_at=None,
-        dedupe_key=None,
-    )
+    n = samples.announcement(title="Sale today", body="")
     direct = Templates().render_direct(n, "ka", "Asia/Tbilisi")
     assert direct.blocks["title"] == "Sale today"
     assert "გახსნა: /news/1" in direct.blocks["email_text"]

@@ -46,6 +46,7 @@ from tocsin.errors import ConfigError
 from tocsin.marketplace import registry
 from tocsin.marketplace.rules import Recipient
 from tocsin.model import Notification
+from tocsin.notifications import samples
 
 _LINK = re.compile(r"^(https?://\S+|/\S*)$")
 
@@ -210,21 +211,7 @@ class Templates:
 
     def _check_generic(self, locale: str) -> None:
         """The direct notification's and the digest's templates render a sample."""
-        sample = Notification(
-            id="01J00000000000000000000000",
-            vendor_id="acme-tools",
-            type="announcement",
-            title="Shop maintenance tonight",
-            body="The shop is closed from 22:00 to 23:00.",
-            data={},
-            priority="normal",
-            link="/news/1",
-            created_at=0,
-            read_at=None,
-            seen_at=None,
-            archived_at=None,
-            dedupe_key=None,
-        )
+        sample = samples.announcement()
         digest_items = [{"line": sample.title, "link": "", "at": "09:00"}]
         renders: list[tuple[str, Callable[[], Rendered]]] = [
             ("_direct", lambda: self.render_direct(sample, locale)),

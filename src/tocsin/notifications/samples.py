@@ -3,14 +3,40 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Iterator
+from typing import Any
 
 from tocsin._ids import notification_id_at
 from tocsin.model import Notification
 from tocsin.notifications.service import NewNotification
 
 CUSTOMERS = ("Ada Lovelace", "Grace Hopper", "Alan Turing", "Katherine Johnson", "Linus P.")
+# A publisher's own notification (`POST /vendors/{v}/notifications`): templates are
+# checked against it at start-up, and tests render it.
+_ANNOUNCEMENT = Notification(
+    id="01J00000000000000000000000",
+    vendor_id="acme-tools",
+    type="announcement",
+    title="Shop maintenance tonight",
+    body="The shop is closed from 22:00 to 23:00.",
+    data={},
+    priority="normal",
+    link="/news/1",
+    created_at=0,
+    read_at=None,
+    seen_at=None,
+    archived_at=None,
+    dedupe_key=None,
+)
+
+
+def announcement(**changes: Any) -> Notification:
+    """A sample of a publisher's own notification, with `changes` to its fields."""
+    return dataclasses.replace(_ANNOUNCEMENT, **changes)
+
+
 PRODUCTS = ("walnut cutting board", "cast-iron skillet", "linen apron", "ceramic mug", "oak shelf")
 
 
