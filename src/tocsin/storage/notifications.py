@@ -151,29 +151,35 @@ def decode(row: Mapping[str, Any]) -> Notification:
     )
 
 
+def _values(n: Notification) -> dict[str, Any]:
+    """`n` as the parameters of `_INSERT`."""
+    return {
+        "id": n.id,
+        "vendor_id": n.vendor_id,
+        "type": n.type,
+        "title": n.title,
+        "body": n.body,
+        "data": json.dumps(n.data, separators=(",", ":")),
+        "priority": n.priority,
+        "link": n.link,
+        "created_at": n.created_at,
+        "read_at": n.read_at,
+        "seen_at": n.seen_at,
+        "archived_at": n.archived_at,
+        "dedupe_key": n.dedupe_key,
+    }
+
+
+# The columns `_CREATE_AT_ONCE` leaves to their defaults (NULL): a new notification's.
+_UNSET_WHEN_NEW = ("read_at", "seen_at", "archived_at", "dedupe_key")
+
+
 class NotificationStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def insert(self, n: Notification) -> None:
-        await self.db.run(
-            _INSERT,
-            {
-                "id": n.id,
-                "vendor_id": n.vendor_id,
-                "type": n.type,
-                "title": n.title,
-                "body": n.body,
-                "data": json.dumps(n.data, separators=(",", ":")),
-                "priority": n.priority,
-                "link": n.link,
-                "created_at": n.created_at,
-                "read_at": n.read_at,
-                "seen_at": n.seen_at,
-                "archived_at": n.archived_at,
-                "dedupe_key": n.dedupe_key,
-            },
-        )
+        await self.db.run(_INSERT, _values(n))
 
     async def create_at_once(self, n: Notification, event: str, head: str, tail: str) -> int:
         """PostgreSQL: store unread `n` (no dedupe key) with its sequence number, its count
@@ -186,15 +192,7 @@ class NotificationStore:
             await self.db.value(
                 _CREATE_AT_ONCE,
                 {
-                    "id": n.id,
-                    "vendor_id": n.vendor_id,
-                    "type": n.type,
-                    "title": n.title,
-                    "body": n.body,
-                    "data": json.dumps(n.data, separators=(",", ":")),
-                    "priority": n.priority,
-                    "link": n.link,
-                    "created_at": n.created_at,
+                    **{k: v for k, v in _values(n).items() if k not in _UNSET_WHEN_NEW},
                     "event": event,
                     "head": head,
                     "tail": tail,
