@@ -265,3 +265,40 @@ async def test_a_batch_that_meets_a_held_lock_parks_that_vendor_and_commits_the_
     finally:
         await holder.close()
         await stores.disconnect()
+
+
+async def test_a_create_that_waited_for_its_vendor_reads_the_counts_committed_meanwhile(
+    pg_databases: PgDatabases,
+) -> None:
+    """The unread total in its event is the one after the change it waited behind (PostgreSQL)."""
+    url = pg_databases.new()
+    stores = Stores(url)
+    await stores.connect()
+    holder = await asyncpg.connect(url)
+    try:
+        service = NotificationService(stores)
+        v = vendor()
+        await service.create(v, NewNotification("a", "a0"))
+        await service.create(v, NewNotification("b", "b0"))
+        # A bulk change holds the vendor and marks type b read.
+        held = holder.transaction()
+        await held.start()
+        await holder.execute("SELECT seq FROM vendors WHERE id = $1 FOR UPDATE", v)
+        await holder.execute(
+            "UPDATE unread_counts SET unread = 0 WHERE vendor_id = $1 AND type = 'b'", v
+        )
+        waiting = asyncio.create_task(service.create(v, NewNotification("a", "a1")))
+        while not await holder.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted"):
+            await asyncio.sleep(0.01)  # until the create waits for the vendor's lock
+        await held.commit()
+        made, created = await asyncio.wait_for(waiting, 5)
+        assert created
+        row = await stores.db.fetch_one(
+            "SELECT payload FROM outbox WHERE vendor_id = :v ORDER BY seq DESC LIMIT 1", {"v": v}
+        )
+        event = json.loads(row[0])
+        assert event["notification"]["id"] == made.id
+        assert event["unread_count"] == await stores.counts.total(v) == 2
+    finally:
+        await holder.close()
+        await stores.disconnect()

@@ -92,3 +92,37 @@ async def test_waiting_for_another_process_lock_does_not_stop_the_loop(
     await ticking
     holder.close()
     assert await db.value("SELECT value FROM tocsin_meta WHERE key = 'k'") == "v"
+
+
+async def test_a_transaction_cancelled_while_it_waits_for_the_lock_leaves_nothing_open(
+    db: Database, tmp_path: Path
+) -> None:
+    """Its `BEGIN IMMEDIATE` still runs in the thread once the lock is free: the
+    connection must not be lent again with that transaction open."""
+    holder = sqlite3.connect(tmp_path / "db.sqlite", isolation_level=None, timeout=0)
+    holder.execute("BEGIN IMMEDIATE")
+
+    async def write() -> None:
+        async with db.transaction():
+            await db.run("INSERT INTO tocsin_meta (key, value) VALUES ('cancelled', 'v')")
+
+    waiting = asyncio.create_task(write())
+    await asyncio.sleep(0.2)  # in BEGIN IMMEDIATE, waiting for the holder's lock
+    assert not waiting.done()
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    holder.execute("COMMIT")
+    holder.close()
+    # Later writes, in a transaction or not, commit (none lands in an orphaned one).
+    await db.run("INSERT INTO tocsin_meta (key, value) VALUES ('after', 'v')")
+    async with db.transaction():
+        await db.run("INSERT INTO tocsin_meta (key, value) VALUES ('after2', 'v')")
+    # Nobody holds the write lock now (a connection with the orphaned BEGIN would).
+    check = sqlite3.connect(tmp_path / "db.sqlite", isolation_level=None, timeout=5)
+    check.execute("BEGIN IMMEDIATE")
+    rows = {r[0] for r in check.execute("SELECT key FROM tocsin_meta")}
+    check.execute("ROLLBACK")
+    check.close()
+    assert {"after", "after2"} <= rows
+    assert "cancelled" not in rows

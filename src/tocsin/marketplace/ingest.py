@@ -21,6 +21,7 @@ import logging
 from dataclasses import dataclass
 
 from tocsin import metrics
+from tocsin._ids import now_ms
 from tocsin.delivery import Rendered
 from tocsin.delivery.channels import IN_APP
 from tocsin.delivery.queue import Queue
@@ -80,6 +81,7 @@ class Ingest:
 
     async def ingest(self, event: MarketplaceEvent) -> IngestResult:
         """Apply `event` once; `created=False` when its id was seen before."""
+        started = now_ms()
         seen = await self.events.get(event.id)
         if seen is not None:
             return self._again(seen, event)
@@ -140,8 +142,9 @@ class Ingest:
             first = await self.events.get(event.id)
             assert first is not None
             return self._again(first, event)
-        # The notifications were created in savepoints: wake the relay now they are committed.
-        self.service.on_commit()
+        # The notifications were created in savepoints: count them, and wake the relay, now
+        # they are committed.
+        self.service.created(len(ids), since=started)
         metrics.EVENTS_INGESTED.labels(event.type, "created").inc()
         await self._announce(queued)
         return IngestResult(event.id, ids, created=True)
@@ -155,6 +158,7 @@ class Ingest:
         The notification itself is always made (it is what the request asked for),
         whatever `in_app` says. A repeat (its dedupe key known) queues nothing.
         """
+        started = now_ms()
         audience = (await self.planner.audiences([vendor_id], in_app=False))[vendor_id]
         queued: list[int] = []
 
@@ -180,7 +184,7 @@ class Ingest:
 
         n, created = await self.stores.writer.run(vendor_id, apply)
         if created:
-            self.service.on_commit()
+            self.service.created(1, since=started)
         await self._announce(queued)
         return n, created
 

@@ -137,6 +137,7 @@ class _SQLitePool:
         try:
             reusable = (
                 held is not None
+                and connection not in _raw.UNSURE
                 and connection._connection is not None
                 and not connection.in_transaction
                 and not held.replaced()
@@ -295,26 +296,34 @@ class Database:
         """
         if self._in_transaction.get():
             raw = self._db.connection().raw_connection._conn
+            if not raw.in_transaction:
+                # SQLite rolled the whole transaction back itself (a full disk, an I/O
+                # error): a savepoint now would begin, and its release commit, a new one.
+                raise sqlite3.OperationalError("the transaction was rolled back")
             name = f"tocsin_{next(self._savepoints)}"
             raw.execute(f"SAVEPOINT {name}")
             try:
                 yield
             except BaseException:
-                raw.execute(f"ROLLBACK TO {name}")
-                raw.execute(f"RELEASE {name}")
+                if raw.in_transaction:
+                    raw.execute(f"ROLLBACK TO {name}")
+                    raw.execute(f"RELEASE {name}")
                 raise
             raw.execute(f"RELEASE {name}")
             return
         assert self._write_lock is not None
         async with self._write_lock, self._db.connection() as connection:
             conn = connection.raw_connection
-            await _raw.offloaded(conn, "BEGIN IMMEDIATE")
             token = self._in_transaction.set(True)
             try:
+                await _raw.offloaded(conn, "BEGIN IMMEDIATE")
                 yield
             except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    await asyncio.shield(_raw.offloaded(conn, "ROLLBACK"))
+                # Cancelled while a statement ran in the thread, the connection is closed
+                # after it instead (which rolls back): see `_raw.UNSURE`.
+                if conn not in _raw.UNSURE:
+                    with contextlib.suppress(sqlite3.Error):
+                        await asyncio.shield(_raw.offloaded(conn, "ROLLBACK"))
                 raise
             else:
                 await _raw.offloaded(conn, "COMMIT")

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import zlib
 from collections.abc import Awaitable, Callable
@@ -139,7 +140,10 @@ class GroupCommit:
             self._parked[key].append(item)
             return
         self._parked[key] = [item]
-        task = asyncio.create_task(self._drain(key), name="tocsin-write-parked")
+        # A context of its own: not the lane's, which holds its connection (`Database._holding`).
+        task = asyncio.create_task(
+            self._drain(key), name="tocsin-write-parked", context=contextvars.Context()
+        )
         self._drains.add(task)
         task.add_done_callback(self._drains.discard)
 
@@ -188,12 +192,14 @@ class GroupCommit:
                 for item in batch:
                     key = item[0]  # the one running, should it wait in vain for a lock
                     results.append(await item[1]())
-        except Unavailable:
-            raise
         except asyncpg.exceptions.LockNotAvailableError:
             return {key}  # parked at once in `_commit_apart`: not a second wait
         except Exception:
-            return set()  # rolled back: again, each unit in a savepoint of its own
+            # Rolled back: again, each unit in a savepoint of its own. So one unit's
+            # database error (even one that reads as the database being away) fails
+            # that unit alone; a database that is really away fails the next
+            # transaction too, and the lane then opens its connection again.
+            return set()
         metrics.WRITE_BATCH.observe(len(batch))
         for (_, _, future), result in zip(batch, results, strict=True):
             if not future.done():  # else the caller went away; committed all the same

@@ -48,26 +48,24 @@ _INSERT = (
     ":dedupe_key)"
 )
 
-# PostgreSQL: a create whole in one round trip (four otherwise): the vendor's
-# next sequence number (locking its row first: every other CTE reads `s`), the
-# row, its unread count, and its outbox event, whose payload is `:head`, the
-# vendor's new unread total, and `:tail`. The outer query sees the other types'
-# counts as they were (unchanged) and the changed one through `c`.
-_CREATE_AT_ONCE = (
-    "WITH s AS (INSERT INTO vendors (id, seq, created_at) VALUES (:vendor_id, 1, :now) "
-    "ON CONFLICT (id) DO UPDATE SET seq = vendors.seq + 1 RETURNING seq), "
-    "n AS (INSERT INTO notifications (id, vendor_id, type, title, body, data, priority, link, "
-    "created_at) SELECT :id, :vendor_id, :type, :title, :body, :data, :priority, :link, "
-    ":created_at FROM s), "
-    "c AS (INSERT INTO unread_counts (vendor_id, type, unread) SELECT :vendor_id, :type, 1 "
-    "FROM s ON CONFLICT (vendor_id, type) DO UPDATE SET unread = unread_counts.unread + 1 "
+# PostgreSQL: the rest of a create in one round trip (three otherwise), once the
+# vendor's sequence number is taken (`VendorStore.next_seq`, a statement of its own:
+# a statement reads the snapshot of its start, and this one must see what was
+# committed while it waited for the vendor's lock): the row, its unread count,
+# and its outbox event, whose payload is `:head`, the vendor's new unread total,
+# and `:tail`. The outer query sees the other types' counts as they are and the
+# changed one through `c`.
+_CREATE_REST = (
+    "WITH n AS (INSERT INTO notifications (id, vendor_id, type, title, body, data, priority, "
+    "link, created_at) VALUES (:id, :vendor_id, :type, :title, :body, :data, :priority, :link, "
+    ":created_at)), "
+    "c AS (INSERT INTO unread_counts (vendor_id, type, unread) VALUES (:vendor_id, :type, 1) "
+    "ON CONFLICT (vendor_id, type) DO UPDATE SET unread = unread_counts.unread + 1 "
     "RETURNING unread), "
     "t AS (SELECT (SELECT unread FROM c) + coalesce((SELECT sum(unread) FROM unread_counts "
-    "WHERE vendor_id = :vendor_id AND type <> :type), 0) AS total), "
-    "o AS (INSERT INTO outbox (vendor_id, seq, event, payload, created_at) "
-    "SELECT :vendor_id, s.seq, :event, :head || t.total::text || :tail, :now FROM s, t "
-    "RETURNING seq) "
-    "SELECT seq FROM o"
+    "WHERE vendor_id = :vendor_id AND type <> :type), 0) AS total) "
+    "INSERT INTO outbox (vendor_id, seq, event, payload, created_at) "
+    "SELECT :vendor_id, :seq, :event, :head || t.total::text || :tail, :now FROM t"
 )
 
 _COLUMNS = (
@@ -170,7 +168,7 @@ def _values(n: Notification) -> dict[str, Any]:
     }
 
 
-# The columns `_CREATE_AT_ONCE` leaves to their defaults (NULL): a new notification's.
+# The columns `_CREATE_REST` leaves to their defaults (NULL): a new notification's.
 _UNSET_WHEN_NEW = ("read_at", "seen_at", "archived_at", "dedupe_key")
 
 
@@ -181,24 +179,25 @@ class NotificationStore:
     async def insert(self, n: Notification) -> None:
         await self.db.run(_INSERT, _values(n))
 
-    async def create_at_once(self, n: Notification, event: str, head: str, tail: str) -> int:
-        """PostgreSQL: store unread `n` (no dedupe key) with its sequence number, its count
-        and its outbox event (payload `head` + the vendor's new unread total + `tail`), in
-        one statement; its sequence number."""
+    async def create_rest(
+        self, n: Notification, seq: int, event: str, head: str, tail: str
+    ) -> None:
+        """PostgreSQL, under the vendor's lock (its sequence number `seq` taken): store
+        unread `n` (no dedupe key) with its count and its outbox event (payload `head`
+        + the vendor's new unread total + `tail`), in one statement."""
         assert n.read_at is None
         assert n.archived_at is None
         assert n.dedupe_key is None
-        return int(
-            await self.db.value(
-                _CREATE_AT_ONCE,
-                {
-                    **{k: v for k, v in _values(n).items() if k not in _UNSET_WHEN_NEW},
-                    "event": event,
-                    "head": head,
-                    "tail": tail,
-                    "now": now_ms(),
-                },
-            )
+        await self.db.run(
+            _CREATE_REST,
+            {
+                **{k: v for k, v in _values(n).items() if k not in _UNSET_WHEN_NEW},
+                "seq": seq,
+                "event": event,
+                "head": head,
+                "tail": tail,
+                "now": now_ms(),
+            },
         )
 
     async def insert_many(self, rows: Sequence[Notification]) -> None:
