@@ -414,6 +414,65 @@ async def test_escalations_quiet_hours_holds_and_digests_are_told_explicitly(
         await api.aclose()
 
 
+async def test_a_hold_released_by_a_change_of_quiet_hours_is_told(
+    make_server: ServerFactory, vendor: str
+) -> None:
+    """An SMS held until the end of quiet hours, then released when the vendor changed
+    them (written through the stores, the server's worker off): the hold and the
+    release, in order, in the API's story and on the admin page."""
+    srv = make_server({"TOCSIN_RUN_WORKERS": "false"})
+    api = Api(srv.url)
+    stores = Stores(srv.env["TOCSIN_DATABASE_URL"])
+    await stores.connect()
+    try:
+        r = await api.publisher.post(
+            f"/api/v1/vendors/{vendor}/notifications",
+            json={"type": "order_created", "title": "New order #10"},
+        )
+        nid = r.json()["id"]
+        now = now_ms()
+        due, end = now - 600_000, now + 3600_000
+        held = await _delivery(
+            stores,
+            vendor,
+            notification_id=nid,
+            channel="sms",
+            purpose="instant",
+            created_at=due,
+            next_attempt_at=end,
+            held_from=due,
+            held_until=end,
+        )
+        async with stores.transaction():
+            assert await stores.deliveries.release(vendor, now) == [held]
+
+        story = await audit(api.vendor(vendor), nid)
+        [sms] = story["deliveries"]
+        assert (sms["held_from"], sms["held_until"], sms["released_at"]) == (
+            iso(due),
+            iso(end),
+            iso(now),
+        )
+        assert sms["next_attempt_at"] == iso(now)
+        steps = [(s["what"], s["at"]) for s in story["timeline"] if s["channel"] == "sms"]
+        assert [what for what, _ in steps] == ["queued", "held", "released", "due"]
+        assert dict(steps)["released"] == iso(now)
+
+        client = httpx.AsyncClient(base_url=srv.url, timeout=10)
+        try:
+            username = f"ops-{uuid.uuid4().hex[:8]}"
+            create_admin(srv, username, ADMIN_PASSWORD)
+            await admin_sign_in(client, username)
+            page = await client.get(f"/admin/vendors/{vendor}/notifications/{nid}")
+        finally:
+            await client.aclose()
+        assert page.status_code == 200
+        assert "quiet hours changed" in page.text
+    finally:
+        await stores.disconnect()
+        await api.aclose()
+
+
 async def test_the_audit_follows_the_schedules_escalation_digest_and_quiet_hours(
     api: Api, auditing: Server, push_service: PushService, hook: Hook, vendor: str
 ) -> None:

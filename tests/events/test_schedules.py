@@ -4,8 +4,8 @@ A tocsin of each backend pushes to the local push service (tests/_push.py),
 texts through the SMS webhook and mails through aiosmtpd. Waiting is on what
 those received or on the delivery log, never on a fixed sleep. Where a test
 needs the clock to reach a time an hour away (the end of quiet hours, of a
-digest period), it moves the delivery's due time in the database instead, and
-says so.
+digest period), it moves the quiet hours, or the delivery's due time in the
+database, instead, and says so.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -229,7 +230,7 @@ def _hhmm(moment: datetime) -> str:
 
 
 async def test_an_sms_in_quiet_hours_waits_for_their_end_and_an_urgent_one_does_not(
-    api: Api, scheduling: Server, hook: Hook, vendor: str
+    api: Api, hook: Hook, vendor: str
 ) -> None:
     client = api.vendor(vendor)
     await api.contact(vendor, phone=PHONE)
@@ -268,19 +269,12 @@ async def test_an_sms_in_quiet_hours_waits_for_their_end_and_an_urgent_one_does_
     assert texts_to(hook, PHONE) == [urgent], "the held one waits"
 
     # The clock reaches the end of the quiet hours. Instead of waiting an hour, the test
-    # moves both: the quiet hours to ones that ended a minute ago (the worker looks at
-    # them again when it claims), and the due time to then (past the Redis queue's
-    # overdue sweep).
+    # moves the quiet hours to ones that ended a minute ago: the change releases what
+    # the old ones held, and the worker, looking at the new ones when it claims, sends it.
     now = datetime.now(ZoneInfo(zone))
     ended = {"start": _hhmm(now - timedelta(hours=2)), "end": _hhmm(now - timedelta(minutes=1))}
     r = await client.put("/api/v1/settings", json={"quiet_hours": ended})
     assert r.status_code == 200
-    execute(
-        scheduling,
-        "UPDATE deliveries SET next_attempt_at = :due WHERE id = :id",
-        due=now_ms() - 60_000,
-        id=int(held["id"]),
-    )
     texts = await wait_until(lambda: len(texts_to(hook, PHONE)) == 2 and texts_to(hook, PHONE))
     assert "Q1" in texts[1]["text"]
 
@@ -324,6 +318,137 @@ async def test_quiet_hours_set_after_planning_hold_an_escalation_at_its_claim(
         assert d["attempt_log"] == []
     assert push_service.to("late") == []
     assert texts_to(hook, PHONE) == []
+
+
+@pytest.fixture
+async def unswept(make_server: ServerFactory, env: dict[str, str]) -> AsyncIterator[Api]:
+    """A tocsin whose Redis queue re-adds an overdue delivery only a minute (its lease)
+    late: one made due sooner than queued goes soon only if the workers are told."""
+    a = Api(make_server({**env, "TOCSIN_DELIVERY_LEASE_SECONDS": "60"}).url)
+    yield a
+    await a.aclose()
+
+
+async def quiet_now(client: httpx.AsyncClient, hours: int = 1, zone: str = "UTC") -> int:
+    """Make the vendor of `client` quiet from `hours` ago until `hours` from now on the
+    clock of `zone`; their end (ms)."""
+    local_now = datetime.now(ZoneInfo(zone))
+    start, end = local_now - timedelta(hours=hours), local_now + timedelta(hours=hours)
+    quiet = {"start": _hhmm(start), "end": _hhmm(end)}
+    r = await client.put("/api/v1/settings", json={"timezone": zone, "quiet_hours": quiet})
+    assert r.status_code == 200, r.text
+    return int(end.replace(second=0, microsecond=0).timestamp() * 1000)
+
+
+async def a_held_email(api: Api, vendor: str) -> tuple[dict[str, Any], str, int, str]:
+    """`vendor` mails payments at once and is quiet now (UTC, an hour either side); a
+    payment's email waits for their end. `(its delivery, the address, the end (ms), the
+    notification's id)`."""
+    address = f"{vendor}@vendor.example"
+    await api.contact(vendor, email=address)
+    prefs = {"payment_received": {"email": True, "sms": False, "push": False}}
+    assert (await api.vendor(vendor).put("/api/v1/preferences", json=prefs)).status_code == 200
+    end = await quiet_now(api.vendor(vendor))
+    money = {"vendor_id": vendor, "order_id": "R1", "amount": "7", "currency": "EUR"}
+    r = await api.event("payment.received", money)
+    assert r.status_code == 202, r.text
+    [notification_id] = r.json()["notifications"]
+    [held] = await api.deliveries(vendor)
+    assert (held["channel"], held["status"]) == ("email", "pending")
+    assert held["held_until"] == held["next_attempt_at"] == iso(end)
+    assert held["released_at"] is None
+    return held, address, end, notification_id
+
+
+async def settled_one(api: Api, vendor: str, delivery_id: str) -> dict[str, Any] | None:
+    """The delivery once it is sent, failed or skipped (the record follows the send)."""
+    row = next(d for d in await api.deliveries(vendor) if d["id"] == delivery_id)
+    return row if row["status"] not in ("pending", "sending") else None
+
+
+async def test_a_held_email_goes_soon_after_the_vendor_turns_quiet_hours_off(
+    unswept: Api, smtp: SmtpServer, vendor: str
+) -> None:
+    api = unswept
+    held, address, end, notification_id = await a_held_email(api, vendor)
+    turned_off = now_ms()
+    r = await api.vendor(vendor).put("/api/v1/settings", json={"quiet_hours": None})
+    assert r.status_code == 200, r.text
+    assert r.json()["quiet_hours"] is None
+    # Well before the old end (an hour away) and before the queue's sweep (a minute).
+    [mail] = await wait_until(lambda: smtp.box.to(address), what="the released email")
+    assert "R1" in mail.part("plain")
+    sent = await wait_until(lambda: settled_one(api, vendor, held["id"]), what="the record")
+    assert sent["status"] == "sent"
+    assert sent["attempts"] == 1
+    # The hold stays on the record, and when it was let go.
+    assert (sent["held_from"], sent["held_until"]) == (held["held_from"], iso(end))
+    released = datetime.fromisoformat(sent["released_at"]).timestamp() * 1000
+    assert turned_off - 1000 <= released <= now_ms()
+
+    r = await api.vendor(vendor).get(f"/api/v1/notifications/{notification_id}/deliveries")
+    assert r.status_code == 200, r.text
+    steps = [s["what"] for s in r.json()["timeline"] if s["channel"] == "email"]
+    assert steps == ["queued", "held", "released", "sent"], steps
+    [story] = r.json()["deliveries"]
+    assert story["released_at"] == sent["released_at"]
+
+
+async def test_quiet_hours_changed_to_ones_that_still_cover_now_hold_until_their_new_end(
+    unswept: Api, smtp: SmtpServer, vendor: str
+) -> None:
+    api = unswept
+    held, address, _, _ = await a_held_email(api, vendor)
+    # Longer ones: from two hours ago until two hours from now.
+    new_end = iso(await quiet_now(api.vendor(vendor), hours=2))
+
+    async def held_again() -> dict[str, Any] | None:
+        [row] = await api.deliveries(vendor)
+        return row if row["held_until"] == new_end else None
+
+    row = await wait_until(held_again, what="the email held again at its claim")
+    assert row["status"] == "pending"
+    assert row["next_attempt_at"] == new_end
+    assert row["held_from"] == held["held_from"], "due then, as before"
+    assert row["released_at"] is None, "held again: not released"
+    assert row["attempts"] == 0, "a hold is no attempt"
+    assert row["attempt_log"] == []
+    assert smtp.box.to(address) == []
+
+
+async def test_a_settings_change_that_leaves_quiet_hours_alone_leaves_held_deliveries_alone(
+    api: Api, vendor: str
+) -> None:
+    held, _, _, _ = await a_held_email(api, vendor)
+    client = api.vendor(vendor)
+    current = (await client.get("/api/v1/settings")).json()
+    # The release would be in the transaction of the change: the row tells at once.
+    for change in (
+        {"locale": "ka"},
+        {"digest_hour": 6},
+        {"quiet_hours": current["quiet_hours"], "timezone": current["timezone"]},
+    ):
+        r = await client.put("/api/v1/settings", json=change)
+        assert r.status_code == 200, r.text
+        assert await api.deliveries(vendor) == [held], change
+
+
+async def test_quiet_hours_on_another_clock_release_what_they_held(
+    unswept: Api, smtp: SmtpServer, vendor: str
+) -> None:
+    api = unswept
+    held, address, _, _ = await a_held_email(api, vendor)
+    # The publisher moves the vendor twelve hours east (Kamchatka: UTC+12, no daylight
+    # saving): the same quiet hours on its clock do not cover now.
+    r = await api.publisher.put(
+        f"/api/v1/vendors/{vendor}/contact",
+        json={"email": address, "phone": None, "timezone": "Asia/Kamchatka"},
+    )
+    assert r.status_code == 200, r.text
+    await wait_until(lambda: smtp.box.to(address), what="the released email")
+    sent = await wait_until(lambda: settled_one(api, vendor, held["id"]), what="the record")
+    assert sent["status"] == "sent"
+    assert sent["released_at"] is not None
 
 
 # -- digests ------------------------------------------------------------------------

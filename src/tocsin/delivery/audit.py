@@ -5,7 +5,8 @@ What it tells: when the notification was created; how many tabs it reached
 process, up to `TOCSIN_STREAM_TALLY_SECONDS` behind); when a tab showed it
 (`seen_at`) and when the vendor read it; every delivery on every channel with
 its purpose (`instant`, the `grace` push, an `escalation`, a `digest`), its
-quiet-hours hold, its attempts and outcomes, including the ones skipped and
+quiet-hours hold (and its release, where the vendor changed its quiet hours
+before they ended), its attempts and outcomes, including the ones skipped and
 why (an escalation cancelled because a tab saw it); and the digests that
 listed it. The `timeline` puts all of it in order.
 """
@@ -129,6 +130,9 @@ def _delivery_steps(n: Notification, d: Row) -> list[Step]:
         at = int(held_from if held_from is not None else d["created_at"])
         hold = f"quiet hours, until {_clock(int(held_until))}"
         steps.append(Step(at, "held", channel, delivery_id, hold))
+        if d["released_at"] is not None:
+            released = "the vendor changed its quiet hours: due from then"
+            steps.append(Step(int(d["released_at"]), "released", channel, delivery_id, released))
     for a in d["attempt_log"]:
         status = str(a["status"])
         at = a["finished_at"] if a["finished_at"] is not None else a["started_at"]

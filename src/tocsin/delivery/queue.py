@@ -75,6 +75,17 @@ class Queue(Protocol):
         """Look at the job's delivery again at `due_ms`."""
 
 
+async def announce(queue: Queue, ids: Sequence[int]) -> None:
+    """Tell the workers of deliveries committed (or made due sooner) in SQL; a queue
+    that cannot be reached now is left to its sweep (see `RedisQueue`), never raised."""
+    if not ids:
+        return
+    try:
+        await queue.push(ids)
+    except Exception as exc:
+        log.warning("could not queue %d deliveries now (%s)", len(ids), exc)
+
+
 class SqlQueue:
     """The embedded queue: the `deliveries` table, polled, and woken by `push` in-process."""
 

@@ -41,6 +41,8 @@ def _delivery(row: Row) -> dict[str, Any]:
         "purpose": row["purpose"],
         "held_from": iso(row["held_from"]),
         "held_until": iso(row["held_until"]),
+        # The vendor changed its quiet hours before `held_until`: due from then.
+        "released_at": iso(row["released_at"]),
         "last_error": row["last_error"],
         "created_at": iso(row["created_at"]),
         "updated_at": iso(row["updated_at"]),

@@ -198,9 +198,11 @@ class AuditedDelivery(BaseModel):
     attempt_log: list[DeliveryAttempt]
     # Why it was queued (instant, grace, escalation, digest), where the deployment records it.
     purpose: str | None
-    # Quiet hours held it: due at `held_from`, it waited until `held_until`.
+    # Quiet hours held it: due at `held_from`, it waited until `held_until`, or until
+    # `released_at` where the vendor changed its quiet hours before then.
     held_from: datetime | None
     held_until: datetime | None
+    released_at: datetime | None
     # Why it was settled without being sent (`status` skipped).
     skip_reason: str | None
 
@@ -218,8 +220,8 @@ class Streamed(BaseModel):
 class AuditStep(BaseModel):
     at: datetime
     # created, streamed, seen, read, archived, listed in digest; per delivery queued
-    # (escalation scheduled), held, due, and each attempt's status (sending, sent, failed,
-    # skipped, interrupted; escalation fired, escalation cancelled)
+    # (escalation scheduled), held, released, due, and each attempt's status (sending,
+    # sent, failed, skipped, interrupted; escalation fired, escalation cancelled)
     what: str
     channel: str | None
     delivery_id: str | None

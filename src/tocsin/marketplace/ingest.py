@@ -17,14 +17,13 @@ same way, in the transaction that creates it.
 from __future__ import annotations
 
 import functools
-import logging
 from dataclasses import dataclass
 
 from tocsin import metrics
 from tocsin._ids import now_ms
 from tocsin.delivery import Rendered
 from tocsin.delivery.channels import IN_APP
-from tocsin.delivery.queue import Queue
+from tocsin.delivery.queue import Queue, announce
 from tocsin.delivery.subscriptions import PushSubscriptions
 from tocsin.errors import Conflict
 from tocsin.marketplace.plan import Planner, Subject
@@ -35,8 +34,6 @@ from tocsin.model import Notification, Row
 from tocsin.notifications.service import NewNotification, NotificationService
 from tocsin.settings import Settings
 from tocsin.storage.stores import Stores
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,12 +186,7 @@ class Ingest:
         return n, created
 
     async def _announce(self, queued: list[int]) -> None:
-        if queued:
-            try:
-                await self.queue.push(queued)
-            except Exception as exc:
-                # Committed in SQL: the queue's sweep finds them (see `RedisQueue`).
-                log.warning("could not queue %d deliveries now (%s)", len(queued), exc)
+        await announce(self.queue, queued)
 
 
 def _given(text: Rendered) -> Rendered:

@@ -5,8 +5,9 @@
 `still_wanted`: a grace push or an escalation is cancelled once its
 notification was seen or read (on any tab, through any process: the SQL row is
 the truth), and a digest without items is not sent. `hold` gives one back
-that the vendor's quiet hours hold now (set after it was planned), due at
-their end. Then `prepare` renders a digest from the items listed in it by then.
+that the vendor's quiet hours hold now (set after it was planned, or changed
+to ones that still cover it after they released it), due at their end. Then
+`prepare` renders a digest from the items listed in it by then.
 """
 
 from __future__ import annotations

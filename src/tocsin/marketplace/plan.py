@@ -16,7 +16,9 @@ instead (`held_from`, `held_until`), unless the notification is `urgent`; a
 digest is never urgent. The worker looks again when it claims one
 (`Pipeline.hold`): a vendor who set quiet hours after a delivery was planned
 gets it at their end too. One planned inside quiet hours that the vendor has
-since removed still waits for the end that was planned.
+since removed or changed is due again from the change (see
+`tocsin.marketplace.vendors`), and held again at its claim if the new ones
+cover that moment.
 """
 
 from __future__ import annotations

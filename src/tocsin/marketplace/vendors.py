@@ -4,6 +4,12 @@ Settings (`GET`/`PUT /api/v1/settings`, the vendor's own; partial `PUT`):
 `{"locale": "ka", "timezone": "Asia/Tbilisi", "quiet_hours": {"start": "22:00",
 "end": "07:00"}, "digest_hour": 8}`. The publisher's contact body sets
 `locale` and `timezone` too.
+
+A change that moves the quiet hours (other times, none, or the same times on
+another clock) releases what the old ones held, in the transaction of the
+change, and tells the workers once it is committed: a vendor who turns them
+off expects the held email, SMS and push to go now, not at the old end. The
+worker's claim holds one again if the new ones cover that moment.
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ from typing import Any
 from pydantic import Field, model_validator
 from pydantic import create_model as _create_model
 
+from tocsin._ids import now_ms
 from tocsin.delivery.channels import ContactIn
+from tocsin.delivery.queue import Queue, announce
 from tocsin.fields import ClockTime, Locale, Strict, TimeZone
 from tocsin.marketplace.preferences import PreferencesPatch, Prefs, changes, merged
 from tocsin.model import VendorSettings
@@ -78,6 +86,25 @@ def _columns(s: VendorSettings, fields: set[str]) -> dict[str, Any]:
     return out
 
 
+# The columns that say which moments the vendor's quiet hours cover.
+_QUIET_COLUMNS = {"quiet_start", "quiet_end", "timezone"}
+
+
+async def _set_settings(stores: Stores, vendor_id: str, columns: dict[str, Any]) -> list[int]:
+    """Set the vendor's setting `columns` (inside the caller's transaction); the ids of
+    the deliveries released from a hold because the quiet hours moved, for the queue
+    once committed."""
+    touched = bool(_QUIET_COLUMNS & set(columns))
+    before = (await stores.vendors.settings([vendor_id]))[vendor_id] if touched else None
+    await stores.vendors.set_settings(vendor_id, columns)
+    if before is None:
+        return []
+    after = (await stores.vendors.settings([vendor_id]))[vendor_id]
+    if (before.quiet_hours, before.timezone) == (after.quiet_hours, after.timezone):
+        return []
+    return await stores.deliveries.release(vendor_id, now_ms())
+
+
 @dataclass(frozen=True, slots=True)
 class Contact:
     vendor_id: str
@@ -114,14 +141,18 @@ class PreferenceService:
 
 
 class SettingsService:
-    def __init__(self, stores: Stores) -> None:
+    def __init__(self, stores: Stores, queue: Queue) -> None:
         self.stores = stores
+        self.queue = queue
 
     async def get_settings(self, vendor_id: str) -> VendorSettings:
         return (await self.stores.vendors.settings([vendor_id]))[vendor_id]
 
     async def update_settings(self, vendor_id: str, patch: SettingsPatch) -> VendorSettings:
-        """Set the fields `patch` names (`quiet_hours: null` turns them off); the result."""
+        """Set the fields `patch` names (`quiet_hours: null` turns them off); the result.
+
+        Moving the quiet hours releases what they held (see the module's docstring).
+        """
         fields = set(patch.model_fields_set)
         quiet = patch.quiet_hours
         wanted = VendorSettings(
@@ -130,16 +161,20 @@ class SettingsService:
             quiet_hours=None if quiet is None else (quiet.start, quiet.end),
             digest_hour=patch.digest_hour,
         )
-        await self.stores.vendors.set_settings(vendor_id, _columns(wanted, fields))
+        async with self.stores.transaction():
+            released = await _set_settings(self.stores, vendor_id, _columns(wanted, fields))
+        await announce(self.queue, released)
         return await self.get_settings(vendor_id)
 
 
 class ContactService:
-    def __init__(self, stores: Stores) -> None:
+    def __init__(self, stores: Stores, queue: Queue) -> None:
         self.stores = stores
+        self.queue = queue
 
     async def set(self, vendor_id: str, body: Strict) -> Contact:
-        """Replace the vendor's addresses (`None` removes one); set `locale`/`timezone` if given."""
+        """Replace the vendor's addresses (`None` removes one); set `locale`/`timezone` if
+        given (another clock for its quiet hours releases what they held)."""
         values = body.model_dump()
         async with self.stores.transaction():
             await self.stores.vendors.set_contact(vendor_id, values["email"], values["phone"])
@@ -155,7 +190,8 @@ class ContactService:
             for name in given:
                 if values[name] is None:
                     columns[name] = None
-            await self.stores.vendors.set_settings(vendor_id, columns)
+            released = await _set_settings(self.stores, vendor_id, columns)
+        await announce(self.queue, released)
         return await self.get(vendor_id)
 
     async def get(self, vendor_id: str) -> Contact:

@@ -5,8 +5,10 @@ A delivery's `purpose` says why it exists: `instant` (at once), `grace` (a push
 once unseen for the grace), `escalation` (a push or SMS once unseen for the
 vendor's delay) or `digest` (an email listing a period's `digest_items`, keyed
 `digest:<vendor>:<period end ms>`). `held_from`/`held_until`: quiet hours moved
-it from its due time to their end. A `skipped` one names why in `last_error`
-and its attempt's `error` (`cancelled: seen in a live tab`, `cancelled: read`).
+it from its due time to their end; `released_at`: the vendor changed its quiet
+hours meanwhile, and it was due again from then. A `skipped` one names why in
+`last_error` and its attempt's `error` (`cancelled: seen in a live tab`,
+`cancelled: read`).
 """
 
 from __future__ import annotations
@@ -314,10 +316,44 @@ class DeliveryStore:
                     lease_until=None,
                     held_from=sa.func.coalesce(D.held_from, D.next_attempt_at),
                     held_until=until,
+                    released_at=None,
                     next_attempt_at=until,
                     updated_at=now,
                 )
             )
+
+    async def release(self, vendor_id: str, now: int) -> list[int]:
+        """Make the vendor's deliveries that wait for the end of a quiet-hours hold due
+        again (call inside the transaction that changes its quiet hours); their ids.
+
+        One held already (`held_from` passed) is due `now`, with its hold kept on the
+        record and `released_at` = `now`. One whose hold has not begun (an escalation
+        or a digest due later, planned into the old quiet hours) is due at its own
+        time again, with no hold. The worker's claim holds either again if the new
+        quiet hours cover the moment it is claimed. One waiting for a retry after its
+        hold (`next_attempt_at` no longer its `held_until`) keeps its time.
+        """
+        begun = sa.or_(D.held_from.is_(None), D.held_from <= now)
+        at = sa.cast(sa.literal(now), sa.BigInteger)  # typed: a CASE's bare NULL is text
+        rows = await self.db.fetch_all(
+            deliveries.update()
+            .where(
+                D.vendor_id == vendor_id,
+                D.status == PENDING,
+                D.held_until.is_not(None),
+                D.next_attempt_at == D.held_until,
+                D.next_attempt_at > now,
+            )
+            .values(
+                next_attempt_at=sa.case((begun, at), else_=D.held_from),
+                held_from=sa.case((begun, D.held_from), else_=None),
+                held_until=sa.case((begun, D.held_until), else_=None),
+                released_at=sa.case((begun, at), else_=None),
+                updated_at=now,
+            )
+            .returning(D.id)
+        )
+        return sorted(int(r[0]) for r in rows)
 
     async def priority(self, notification_id: str) -> str | None:
         N = notifications.c

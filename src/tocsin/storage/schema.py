@@ -182,6 +182,10 @@ deliveries = sa.Table(
     # Quiet hours moved it: it was due at `held_from` and waits until `held_until` (ms).
     sa.Column("held_from", sa.BigInteger, nullable=True),
     sa.Column("held_until", sa.BigInteger, nullable=True),
+    # The vendor changed its quiet hours while they held it (migration 0010): due from
+    # then (ms), before `held_until`; the worker's claim holds it again if the new ones
+    # cover that moment (and clears this).
+    sa.Column("released_at", sa.BigInteger, nullable=True),
     sa.Index("ix_deliveries_vendor", "vendor_id", "id"),
     sa.Index("ix_deliveries_due", "status", "next_attempt_at"),
     sa.Index("ix_deliveries_notification", "notification_id"),
