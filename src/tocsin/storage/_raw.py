@@ -7,11 +7,9 @@ on every call (a fifth of the CPU of a create, by py-spy). SQLite takes
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import re
 import sqlite3
-import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -92,18 +90,8 @@ async def offloaded(raw: Any, sql: str) -> None:
     await _in_thread(raw, "execute", sql, {})
 
 
-# Connections whose caller was cancelled while a statement ran in their thread: it
-# may still run (a `BEGIN IMMEDIATE` that gets its lock after all), so the pool
-# closes them, after it, instead of lending them again (`storage.db`).
-UNSURE: weakref.WeakSet[Any] = weakref.WeakSet()
-
-
 async def _in_thread(raw: Any, kind: str, sql: str, params: Mapping[str, Any]) -> Any:
-    try:
-        return await raw._execute(_sqlite_run, raw._conn, kind, sql, params)
-    except asyncio.CancelledError:
-        UNSURE.add(raw)
-        raise
+    return await raw._execute(_sqlite_run, raw._conn, kind, sql, params)
 
 
 def _is_read(sql: str) -> bool:

@@ -15,7 +15,8 @@ import contextvars
 import itertools
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import aiosqlite
@@ -71,6 +72,28 @@ class Held:
         return self._path is not None and self._identity() != self._file
 
 
+# SQLite connections whose caller was cancelled while something ran in their
+# thread: it may still run (a `BEGIN IMMEDIATE` that gets its lock after all), or
+# have left a statement unfinished (a cursor never closed keeps its read snapshot:
+# the connection would read the past from then on). The pool closes them, after
+# what is running, instead of lending them again.
+_UNSURE: weakref.WeakSet[aiosqlite.Connection] = weakref.WeakSet()
+
+
+def _mark_when_cancelled(connection: aiosqlite.Connection) -> None:
+    """Add `connection` to `_UNSURE` when a caller is cancelled while it works."""
+    run: Callable[..., Awaitable[Any]] = connection._execute
+
+    async def execute(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await run(fn, *args, **kwargs)
+        except asyncio.CancelledError:
+            _UNSURE.add(connection)
+            raise
+
+    connection._execute = execute  # type: ignore[method-assign]
+
+
 class _SQLitePool:
     """At most `size` SQLite connections, kept open between uses.
 
@@ -119,6 +142,7 @@ class _SQLitePool:
         # Idle connections must not keep a process from exiting (their threads are
         # not daemons): a committed transaction is in the WAL whether closed or not.
         connection._thread.daemon = True
+        _mark_when_cancelled(connection)
         held = Held(self._path)
         try:
             await connection.__aenter__()
@@ -137,7 +161,7 @@ class _SQLitePool:
         try:
             reusable = (
                 held is not None
-                and connection not in _raw.UNSURE
+                and connection not in _UNSURE
                 and connection._connection is not None
                 and not connection.in_transaction
                 and not held.replaced()
@@ -320,8 +344,8 @@ class Database:
                 yield
             except BaseException:
                 # Cancelled while a statement ran in the thread, the connection is closed
-                # after it instead (which rolls back): see `_raw.UNSURE`.
-                if conn not in _raw.UNSURE:
+                # after it instead (which rolls back): see `_UNSURE`.
+                if conn not in _UNSURE:
                     with contextlib.suppress(sqlite3.Error):
                         await asyncio.shield(_raw.offloaded(conn, "ROLLBACK"))
                 raise
