@@ -151,7 +151,7 @@ class _SQLitePool:
                 pass
         except BaseException:
             # E.g. a write lane cancelled while it opens: close what was opened.
-            await asyncio.shield(self._close(connection))
+            await asyncio.shield(self._dispose(connection))
             raise
         self._held[id(connection)] = held
         return connection
@@ -184,6 +184,16 @@ class _SQLitePool:
     async def _close(connection: aiosqlite.Connection) -> None:
         with contextlib.suppress(Exception):
             await connection.close()
+
+    @classmethod
+    async def _dispose(cls, connection: aiosqlite.Connection) -> None:
+        """Close a connection whose opening failed or was cancelled, and wait for its
+        thread: aiosqlite stops it without waiting, and a thread that answers after
+        the event loop has closed raises there."""
+        await cls._close(connection)
+        thread = connection._thread
+        if thread.is_alive():
+            await asyncio.to_thread(thread.join, 5.0)
 
 
 class Database:
@@ -346,7 +356,9 @@ class Database:
                 # Cancelled while a statement ran in the thread, the connection is closed
                 # after it instead (which rolls back): see `_UNSURE`.
                 if conn not in _UNSURE:
-                    with contextlib.suppress(sqlite3.Error):
+                    # A failed rollback (none begun, a closed connection) must not hide
+                    # why: the pool closes a connection still in a transaction anyway.
+                    with contextlib.suppress(Exception):
                         await asyncio.shield(_raw.offloaded(conn, "ROLLBACK"))
                 raise
             else:
