@@ -22,8 +22,10 @@ import httpx
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from tests._push import PushService
 from tests._server import API_KEY, Server, free_port
 from tests.conftest import ServerFactory, mint_token
+from tocsin.delivery.push import generate_keys
 
 T = TypeVar("T")
 
@@ -190,6 +192,35 @@ def delivery_env(smtp: SmtpServer, hook: Hook, **extra: str) -> dict[str, str]:
     }
     env.update(extra)
     return env
+
+
+# One VAPID key pair for the tests that send Web Push.
+VAPID_PUBLIC, VAPID_PRIVATE = generate_keys()
+
+
+@pytest.fixture
+async def push_service() -> AsyncIterator[PushService]:
+    """A local push service that decrypts what it receives."""
+    service = await PushService(free_port()).start()
+    yield service
+    await service.stop()
+
+
+def push_delivery_env(
+    smtp: SmtpServer, hook: Hook, push_service: PushService, *, grace: float, **extra: str
+) -> dict[str, str]:
+    """`delivery_env` with Web Push sent to `push_service`, `grace` seconds after a notification."""
+    return delivery_env(
+        smtp,
+        hook,
+        TOCSIN_VAPID_PUBLIC_KEY=VAPID_PUBLIC,
+        TOCSIN_VAPID_PRIVATE_KEY=VAPID_PRIVATE,
+        TOCSIN_VAPID_SUBJECT="mailto:ops@shop.example",
+        TOCSIN_PUSH_GRACE_SECONDS=str(grace),
+        TOCSIN_PUSH_ALLOW_HOSTS=f"127.0.0.1:{push_service.port}",
+        TOCSIN_PUSH_TIMEOUT_SECONDS="3",
+        **extra,
+    )
 
 
 @pytest.fixture

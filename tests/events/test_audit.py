@@ -20,41 +20,31 @@ import httpx
 import pytest
 
 from tests._push import Browser, PushService
-from tests._server import Server, free_port
+from tests._server import Server
 from tests.api.conftest import ADMIN_PASSWORD, admin_sign_in
 from tests.browser.conftest import create_admin
 from tests.conftest import ServerFactory, mint_token, redis_backend_only
-from tests.events.conftest import Api, Hook, SmtpServer, delivery_env, order, wait_until
+from tests.events.conftest import (
+    Api,
+    Hook,
+    SmtpServer,
+    order,
+    push_delivery_env,
+    wait_until,
+)
 from tests.events.test_schedules import execute
 from tests.stream._sse import Stream
 from tocsin._ids import now_ms
-from tocsin.delivery.push import generate_keys
 from tocsin.realtime.wire import iso
 from tocsin.storage.schema import deliveries, digest_items
 from tocsin.storage.stores import Stores
 
-PUBLIC, PRIVATE = generate_keys()
 GRACE = 1.0
 
 
-@pytest.fixture
-async def push_service() -> AsyncIterator[PushService]:
-    service = await PushService(free_port()).start()
-    yield service
-    await service.stop()
-
-
 def audit_env(smtp: SmtpServer, hook: Hook, push_service: PushService) -> dict[str, str]:
-    return delivery_env(
-        smtp,
-        hook,
-        TOCSIN_VAPID_PUBLIC_KEY=PUBLIC,
-        TOCSIN_VAPID_PRIVATE_KEY=PRIVATE,
-        TOCSIN_VAPID_SUBJECT="mailto:ops@shop.example",
-        TOCSIN_PUSH_GRACE_SECONDS=str(GRACE),
-        TOCSIN_PUSH_ALLOW_HOSTS=f"127.0.0.1:{push_service.port}",
-        TOCSIN_PUSH_TIMEOUT_SECONDS="3",
-        TOCSIN_STREAM_TALLY_SECONDS="0.2",
+    return push_delivery_env(
+        smtp, hook, push_service, grace=GRACE, TOCSIN_STREAM_TALLY_SECONDS="0.2"
     )
 
 

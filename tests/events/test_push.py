@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests._push import Browser, PushService, vapid_claims
-from tests._server import Server, free_port
+from tests._server import Server
 from tests.conftest import ServerFactory, mint_token
 from tests.events.conftest import Api, order, wait_until
 from tests.stream._sse import Stream
@@ -26,13 +26,6 @@ from tocsin.delivery.push import generate_keys
 GRACE = 1.0
 PUBLIC, PRIVATE = generate_keys()
 SUBJECT = "mailto:ops@shop.example"
-
-
-@pytest.fixture
-async def push_service() -> AsyncIterator[PushService]:
-    service = await PushService(free_port()).start()
-    yield service
-    await service.stop()
 
 
 @pytest.fixture

@@ -21,38 +21,27 @@ import pytest
 import sqlalchemy as sa
 
 from tests._push import Browser, PushService
-from tests._server import Server, free_port
+from tests._server import Server
 from tests.conftest import ServerFactory, mint_token
-from tests.events.conftest import Api, Hook, SmtpServer, delivery_env, order, wait_until
+from tests.events.conftest import (
+    Api,
+    Hook,
+    SmtpServer,
+    order,
+    push_delivery_env,
+    wait_until,
+)
 from tests.stream._sse import Stream
 from tocsin import i18n
-from tocsin.delivery.push import generate_keys
 from tocsin.realtime.wire import iso
 from tocsin.storage import migrate
 
-PUBLIC, PRIVATE = generate_keys()
 PHONE = "+4915112345678"
 
 
 @pytest.fixture
-async def push_service() -> AsyncIterator[PushService]:
-    service = await PushService(free_port()).start()
-    yield service
-    await service.stop()
-
-
-@pytest.fixture
 def env(push_service: PushService, smtp: SmtpServer, hook: Hook) -> dict[str, str]:
-    return delivery_env(
-        smtp,
-        hook,
-        TOCSIN_VAPID_PUBLIC_KEY=PUBLIC,
-        TOCSIN_VAPID_PRIVATE_KEY=PRIVATE,
-        TOCSIN_VAPID_SUBJECT="mailto:ops@shop.example",
-        TOCSIN_PUSH_GRACE_SECONDS="1",
-        TOCSIN_PUSH_ALLOW_HOSTS=f"127.0.0.1:{push_service.port}",
-        TOCSIN_PUSH_TIMEOUT_SECONDS="3",
-    )
+    return push_delivery_env(smtp, hook, push_service, grace=1)
 
 
 @pytest.fixture
