@@ -128,13 +128,9 @@ class NotificationService:
         nested = self.stores.db.in_transaction
         try:
             # Shares its transaction (and its sync) with concurrent creates.
-            existing = await self.stores.writer.run(
-                vendor_id, lambda: self._store_new(n, new, idempotent)
-            )
+            await self.stores.writer.run(vendor_id, lambda: self._store_new(n, new, idempotent))
         except _Unchanged as same:
             return same.result, False
-        if existing is not None:
-            return existing, False
         if not nested:
             self.created(1, since=started)
         return n, True
@@ -148,20 +144,9 @@ class NotificationService:
             if since is not None:
                 metrics.REQUEST_LATENCY.observe((now_ms() - since) / 1000)
 
-    async def _store_new(
-        self, n: Notification, new: NewNotification, idempotent: bool
-    ) -> Notification | None:
-        """A create's statements, inside the caller's transaction; the stored notification
-        when `n` repeats one (then nothing is written), else None.
-
-        A repeat found before the vendor's lock is answered without a write, and without
-        an exception that would roll back the batch it shares; one committed meanwhile
-        (found under the lock) raises `_Unchanged`, undoing the sequence number taken.
-        """
-        if n.dedupe_key is not None:
-            existing = await self._repeated(n, new, idempotent)
-            if existing is not None:
-                return existing
+    async def _store_new(self, n: Notification, new: NewNotification, idempotent: bool) -> None:
+        """A create's statements, inside the caller's transaction; `_Unchanged` for a duplicate
+        (looked for under the vendor's lock, so two concurrent repeats cannot both create)."""
         seq = await self.stores.vendors.next_seq(n.vendor_id)
         if n.dedupe_key is None and self.stores.dialect == "postgresql":
             # No duplicate to look for: the rest in one round trip. The payload is the
@@ -171,10 +156,16 @@ class NotificationService:
             await self.notifications.create_rest(
                 n, seq, wire.NEW_NOTIFICATION, head[: -len("0}")], "}"
             )
-            return None
+            return
         if n.dedupe_key is not None:
-            existing = await self._repeated(n, new, idempotent)
+            existing = await self.notifications.find_by_dedupe(n.vendor_id, n.dedupe_key)
             if existing is not None:
+                if idempotent and not new.same_as(existing):
+                    raise ValidationFailed(
+                        "this Idempotency-Key was used for a different notification; "
+                        "send a new key for a new notification",
+                        errors=[{"field": "Idempotency-Key", "message": "reused"}],
+                    )
                 raise _Unchanged(existing)
         await self.notifications.insert(n)
         unread = await self.counts.add(n.vendor_id, {n.type: 1})
@@ -184,22 +175,6 @@ class NotificationService:
             wire.NEW_NOTIFICATION,
             {"notification": wire.notification(n), "unread_count": unread},
         )
-        return None
-
-    async def _repeated(
-        self, n: Notification, new: NewNotification, idempotent: bool
-    ) -> Notification | None:
-        """The vendor's notification with `n`'s dedupe key, if any; 422 for an
-        `Idempotency-Key` reused for another notification."""
-        assert n.dedupe_key is not None
-        existing = await self.notifications.find_by_dedupe(n.vendor_id, n.dedupe_key)
-        if existing is not None and idempotent and not new.same_as(existing):
-            raise ValidationFailed(
-                "this Idempotency-Key was used for a different notification; "
-                "send a new key for a new notification",
-                errors=[{"field": "Idempotency-Key", "message": "reused"}],
-            )
-        return existing
 
     async def import_many(self, vendor_id: str, rows: Sequence[Notification]) -> None:
         """Store `rows` (the vendor's, new ids) in one transaction, with their unread counts.
