@@ -428,7 +428,8 @@ async def test_a_hold_released_by_a_change_of_quiet_hours_is_told(
             notification_id=nid,
             channel="sms",
             purpose="instant",
-            created_at=due,
+            # Planned (due, held) a moment before its row was written, as ingest does.
+            created_at=due + 3,
             next_attempt_at=end,
             held_from=due,
             held_until=end,
@@ -446,6 +447,7 @@ async def test_a_hold_released_by_a_change_of_quiet_hours_is_told(
         assert sms["next_attempt_at"] == iso(now)
         steps = [(s["what"], s["at"]) for s in story["timeline"] if s["channel"] == "sms"]
         assert [what for what, _ in steps] == ["queued", "held", "released", "due"]
+        assert dict(steps)["held"] == dict(steps)["queued"] == iso(due + 3)
         assert dict(steps)["released"] == iso(now)
 
         client = httpx.AsyncClient(base_url=srv.url, timeout=10)

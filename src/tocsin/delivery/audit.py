@@ -127,7 +127,8 @@ def _delivery_steps(n: Notification, d: Row) -> list[Step]:
     steps = [Step(int(d["created_at"]), queued, channel, delivery_id, detail)]
     held_from, held_until = d["held_from"], d["held_until"]
     if held_until is not None:
-        at = int(held_from if held_from is not None else d["created_at"])
+        # Planned a moment before its row was written: a hold never shows before its queueing.
+        at = max(int(held_from if held_from is not None else 0), int(d["created_at"]))
         hold = f"quiet hours, until {_clock(int(held_until))}"
         steps.append(Step(at, "held", channel, delivery_id, hold))
         if d["released_at"] is not None:
