@@ -155,3 +155,59 @@ async def test_an_event_log_failing_while_redis_answers_is_not_alive(
         assert (await _until_status(server.url + "/healthz", 200)).status_code == 200
     finally:
         admin.close()
+
+
+@redis_backend_only
+async def test_a_process_started_while_redis_is_down_serves_sql_and_catches_up_when_it_is_up(
+    make_server: ServerFactory, tmp_path: Path, smtp: SmtpServer, vendor: str
+) -> None:
+    """Started before its Redis (a whole site coming up at once): the process starts,
+    is alive and not ready, commits creates and events; once Redis is up it becomes
+    ready, relays what was committed meanwhile (once, in order) and mails what the
+    events asked for, without waiting for the periodic sweep (a lease)."""
+    late = RedisProcess(tmp_path, persist=False)  # its port, nothing listening yet
+    server = make_server(
+        {
+            "TOCSIN_REDIS_URL": late.url,
+            "TOCSIN_SMTP_HOST": "127.0.0.1",
+            "TOCSIN_SMTP_PORT": str(smtp.port),
+            "TOCSIN_DELIVERY_LEASE_SECONDS": "600",
+        }
+    )
+    api = Api(server.url)
+    try:
+        r = httpx.get(server.url + "/readyz")
+        assert r.status_code == 503, r.text
+        assert "event_log" in r.json()["detail"]
+        await api.contact(vendor, email="early@vendor.example")
+        made = await publish(server.url, vendor, "while Redis was down")
+        r = await api.event("order.created", order("E-1", (vendor, "S1", 1, "1.00")))
+        assert r.status_code == 202, r.text
+        [ordered] = r.json()["notifications"]
+
+        await asyncio.to_thread(late.start)
+        await _until_status(server.url + "/readyz", 200)
+        # The direct create may mail too, by the vendor's preferences.
+        await wait_until(
+            lambda: [m for m in smtp.box.to("early@vendor.example") if "E-1" in m.part("plain")],
+            what="the order's mail",
+        )
+        token = mint_token(server.url, vendor)
+
+        async def both_logged() -> list[str] | None:
+            epoch = (await poll(server.url, token))["last_id"].partition("_")[0]
+            page = await poll(server.url, token, after=f"{epoch}_0-0")
+            assert not page["reset"], page
+            ids = [e["data"]["notification"]["id"] for e in page["events"]]
+            return ids if len(ids) >= 2 else None
+
+        assert await wait_until(both_logged, what="both relayed") == [made["id"], ordered]
+        async with Stream(server.url, token) as stream:
+            live = await publish(server.url, vendor, "after Redis came")
+            assert (await stream.next(timeout=15)).data["notification"] == live
+        assert (
+            len([m for m in smtp.box.to("early@vendor.example") if "E-1" in m.part("plain")]) == 1
+        )
+    finally:
+        await api.aclose()
+        late.kill()

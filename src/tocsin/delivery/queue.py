@@ -10,7 +10,10 @@ consumer that died are taken over with `XAUTOCLAIM` once idle longer than the
 delivery lease. Retries wait in a sorted set and move back to the stream when
 due. A periodic sweep re-adds deliveries that are overdue in SQL, for an entry
 lost between the commit and `XADD`, or with a Redis that lost its data; such a
-Redis has lost the consumer group too, which `take` then creates again.
+Redis has lost the consumer group too, which `take` then creates again. A push
+that failed (Redis down, or not up yet when the process started: the queue
+connects on first use) and a lost group make the next take sweep at once, for
+everything due.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ log = logging.getLogger(__name__)
 
 GROUP = "delivery"
 BLOCK_MS = 2000
+SWEEP = 500  # deliveries re-added per sweep
 # Consumers of dead processes that hold nothing are forgotten after this long (ms).
 FORGET_CONSUMER_MS = 3600_000
 
@@ -124,6 +128,12 @@ class SqlQueue:
 
 
 class RedisQueue:
+    """Connects on first use, not at start: a Redis that is down when the process
+    starts is waited for as at any other time (announcements left to the sweep, takes
+    retried by the worker)."""
+
+    redis: _redis.Client  # once `_connected`
+
     def __init__(self, settings: Settings, deliveries: DeliveryStore) -> None:
         self.deliveries = deliveries
         self.stream = keys.delivery_queue(settings.redis_prefix)
@@ -137,34 +147,57 @@ class RedisQueue:
         # single node's pool waits: callers wait here instead.
         self._limit = asyncio.Semaphore(settings.redis_pool_size)
         self._last_sweep = 0.0
+        # A push failed, or Redis lost its data: the next take sweeps for everything
+        # due, not only what is overdue by a lease.
+        self._missed = True
+        self._connecting = asyncio.Lock()
+        self._ready = False
 
     async def start(self) -> None:
-        # One node or a cluster (both keys share the `{delivery}` slot); `socket_timeout`
-        # must outlast the blocking XREADGROUP.
-        self.redis: _redis.Client = _redis.connect(
-            self.url,
-            await _redis.is_cluster(self.url),
-            size=self.pool_size,
-            socket_timeout=BLOCK_MS / 1000 + 10,
-            name=f"tocsin-{os.getpid()}-delivery",
-        )
-        self._promote = self.redis.register_script(PROMOTE)
-        await self._create_group()
+        return None
 
-    async def _create_group(self) -> None:
+    async def _connected(self) -> None:
+        if self._ready:
+            return
+        async with self._connecting:
+            if self._ready:
+                return
+            # One node or a cluster (both keys share the `{delivery}` slot);
+            # `socket_timeout` must outlast the blocking XREADGROUP.
+            client = _redis.connect(
+                self.url,
+                await _redis.is_cluster(self.url),
+                size=self.pool_size,
+                socket_timeout=BLOCK_MS / 1000 + 10,
+                name=f"tocsin-{os.getpid()}-delivery",
+            )
+            try:
+                await self._create_group(client)
+            except BaseException:
+                await _redis.aclose(client)
+                raise
+            self._promote = client.register_script(PROMOTE)
+            self.redis, self._ready = client, True
+
+    async def _create_group(self, client: _redis.Client) -> None:
         try:
-            await self.redis.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
+            await client.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
 
     async def close(self) -> None:
-        if hasattr(self, "redis"):
+        if self._ready:
             await _redis.aclose(self.redis)
 
     async def push(self, ids: Sequence[int]) -> None:
-        async with self._limit:
-            await self._push(ids)
+        try:
+            async with self._limit:
+                await self._connected()
+                await self._push(ids)
+        except BaseException:
+            self._missed = True
+            raise
 
     async def _push(self, ids: Sequence[int]) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -173,12 +206,21 @@ class RedisQueue:
             await pipe.execute()
 
     async def _sweep(self) -> None:
-        """Re-add deliveries overdue by more than a lease, and forget idle empty consumers."""
+        """Re-add deliveries overdue by more than a lease (all that are due, after a missed
+        push), and forget idle empty consumers."""
         self._last_sweep = time.monotonic()
-        overdue = await self.deliveries.claimable(now_ms() - self.lease_ms, 500)
-        if overdue:
-            log.info("re-queueing %d overdue deliveries", len(overdue))
-            await self._push(overdue)
+        missed, self._missed = self._missed, False
+        try:
+            since = now_ms() if missed else now_ms() - self.lease_ms
+            overdue = await self.deliveries.claimable(since, SWEEP)
+            if overdue:
+                log.info("re-queueing %d overdue deliveries", len(overdue))
+                await self._push(overdue)
+        except BaseException:
+            self._missed = self._missed or missed
+            raise
+        # More than a sweep's worth: the next take goes on.
+        self._missed = self._missed or (missed and len(overdue) == SWEEP)
         for consumer in await self.redis.xinfo_consumers(self.stream, GROUP):
             if (
                 consumer["name"] != self.consumer
@@ -191,6 +233,7 @@ class RedisQueue:
         with unavailable_on(_redis.ERRORS, "the delivery queue is unreachable"):
             try:
                 async with self._limit:
+                    await self._connected()
                     return await self._take(limit, wait, busy)
             except ResponseError as exc:
                 if "NOGROUP" not in str(exc):
@@ -200,12 +243,12 @@ class RedisQueue:
             log.warning("the delivery queue's consumer group is gone; creating it again")
             # On the same client: a new one would leave the old one's connections open.
             async with self._limit:
-                await self._create_group()
-            self._last_sweep = 0.0
+                await self._create_group(self.redis)
+            self._missed = True
             return []
 
     async def _take(self, limit: int, wait: float, busy: Collection[int]) -> list[Job]:
-        if time.monotonic() - self._last_sweep > self.lease_ms / 1000:
+        if self._missed or time.monotonic() - self._last_sweep > self.lease_ms / 1000:
             await self._sweep()
         await self._promote(keys=[self.delayed, self.stream], args=[now_ms(), 1000])
         # Entries a dead (or stuck) consumer held longer than a lease.
@@ -229,6 +272,7 @@ class RedisQueue:
 
     async def done(self, job: Job) -> None:
         async with self._limit:
+            await self._connected()
             await self._done(job)
 
     async def _done(self, job: Job) -> None:
@@ -241,5 +285,6 @@ class RedisQueue:
     async def later(self, job: Job, due_ms: int) -> None:
         # Into the delayed set first: a crash in between leaves two pointers, never none.
         async with self._limit:
+            await self._connected()
             await self.redis.zadd(self.delayed, {str(job.delivery_id): due_ms})
             await self._done(job)
