@@ -25,6 +25,7 @@ class Node:
     port: int
     master: bool
     slots: str  # "0-5460" for a master
+    of: str = "-"  # a replica's master's id
 
     def client(self) -> redis.Redis:
         return redis.Redis(port=self.port, decode_responses=True, socket_timeout=5)
@@ -48,7 +49,11 @@ def nodes(url: str) -> list[Node]:
         address = parts[1].split("@")[0]
         found.append(
             Node(
-                parts[0], int(address.rsplit(":", 1)[1]), "master" in parts[2], " ".join(parts[8:])
+                parts[0],
+                int(address.rsplit(":", 1)[1]),
+                "master" in parts[2],
+                " ".join(parts[8:]),
+                parts[3],
             )
         )
     return found
@@ -78,6 +83,23 @@ def kill(node: Node) -> None:
     with node.client() as c:
         pid = int(c.info("server")["process_id"])
     os.kill(pid, signal.SIGKILL)
+
+
+def fail_over(master: Node, timeout: float = 30.0) -> Node:
+    """A planned failover (`CLUSTER FAILOVER` on `master`'s replica), as for maintenance:
+    the old master stays up and becomes a replica. The new master, once it serves the slots."""
+    url = f"redis://127.0.0.1:{master.port}"
+    [replica] = [n for n in nodes(url) if n.of == master.id]
+    with replica.client() as c:
+        c.execute_command("CLUSTER", "FAILOVER")
+    deadline = time.monotonic() + timeout
+    while not (
+        any(m.id == replica.id and m.slots == master.slots for m in masters(url))
+        and _is_replica(master)
+    ):
+        assert time.monotonic() < deadline, f"{replica.port} did not take over {master.port}"
+        time.sleep(0.1)
+    return replica
 
 
 def restart(node: Node, timeout: float = 30.0) -> None:

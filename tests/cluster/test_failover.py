@@ -104,6 +104,46 @@ async def test_a_master_killed_under_load_loses_nothing_and_repeats_nothing(
     assert resets > 0
 
 
+@cluster_only
+@pytest.mark.timeout(120)
+async def test_a_planned_failover_keeps_every_stream_live(
+    make_server: ServerFactory, redis_cluster_url: str, vendor: str
+) -> None:
+    """`CLUSTER FAILOVER` on a replica (maintenance, an upgrade): the old master stays up as
+    a replica, so no connection breaks, and it tells its shard-channel subscribers they are
+    unsubscribed. Streams of the vendors it served go on getting what is published after,
+    nothing lost or twice (or a `reset` first: the log's epoch changes with its master)."""
+    server = make_server()
+    vendors = [f"{vendor}-{n}" for n in range(24)]  # on every master
+    tokens = {v: mint_token(server.url, v) for v in vendors}
+    first = {v: (await poll(server.url, tokens[v]))["last_id"] for v in vendors}
+    followers = {v: Follower(server.url, tokens[v], first[v]).start() for v in vendors}
+    created: dict[str, list[str]] = {v: [] for v in vendors}
+
+    async def publish_round(n: int) -> None:
+        answers = await asyncio.gather(*(publish(server.url, v, f"#{n}") for v in vendors))
+        for v, answer in zip(vendors, answers, strict=True):
+            created[v].append(answer["id"])
+
+    try:
+        for n in range(3):
+            await publish_round(n)
+        await _until(lambda: _all_delivered(followers, created), 20, "events before the failover")
+        await asyncio.to_thread(_cluster.fail_over, _cluster.masters(redis_cluster_url)[0])
+        for n in range(3, 6):
+            await publish_round(n)
+        await _until(
+            lambda: _all_settled(followers, created), 30, "streams live after the failover"
+        )
+    finally:
+        for follower in followers.values():
+            await follower.stop()
+    for v in vendors:
+        follower = followers[v]
+        assert all(in_order_once(s, created[v]) for s in follower.segments), (v, follower.segments)
+        assert set(follower.resets) <= {"log_changed"}, follower.resets
+
+
 async def _all_delivered(followers: dict[str, Follower], created: dict[str, list[str]]) -> bool:
     return all(f.received == created[v] for v, f in followers.items())
 

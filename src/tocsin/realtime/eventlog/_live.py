@@ -12,7 +12,9 @@ message lost with a connection, the new master after a failover) is read from
 the stream after the last id handed on: the same replay by id a resuming
 client gets, so nothing is skipped and nothing is handed on twice. A lost
 connection costs one such read per vendor it carried, once its channels are
-subscribed again (on the slot's new master after a failover).
+subscribed again (on the slot's new master after a failover). A node that
+gives up a slot while it stays up (a planned failover, a slot moved) tells its
+subscribers so (`sunsubscribe`): that counts as a lost connection.
 """
 
 from __future__ import annotations
@@ -233,6 +235,11 @@ class Live:
         if kind in ("ssubscribe", "subscribe"):
             self._confirm(node, channel)
             return
+        if kind in ("sunsubscribe", "unsubscribe") and channel in node.channels:
+            # Not asked for (an unwatched channel has left `channels`): the node gave up
+            # the channel's slot (a planned failover left it a replica, or the slot
+            # moved). Its connection is replaced, as if lost, for the slot's new master.
+            raise ConnectionError(f"Redis node {node.name} dropped the subscription {channel}")
         if kind not in ("smessage", "message"):
             return
         vendor_id = self._vendor_of.get(channel)
