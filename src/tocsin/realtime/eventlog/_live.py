@@ -14,7 +14,9 @@ client gets, so nothing is skipped and nothing is handed on twice. A lost
 connection costs one such read per vendor it carried, once its channels are
 subscribed again (on the slot's new master after a failover). A node that
 gives up a slot while it stays up (a planned failover, a slot moved) tells its
-subscribers so (`sunsubscribe`): that counts as a lost connection.
+subscribers so (`sunsubscribe`): that counts as a lost connection. So does a
+connection idle for `IDLE_READ` seconds that does not answer a PING within as
+long: one a NAT or a load balancer dropped without a word.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ from tocsin.realtime.wire import Event, Position, format_id
 
 log = logging.getLogger(__name__)
 
-# Seconds: how long a subscription may take to be confirmed; the longest idle read.
+# Seconds: how long a subscription may take to be confirmed; the longest idle read,
+# after which the connection is pinged, and how long the PONG may take.
 SUBSCRIBE_TIMEOUT = 5.0
 IDLE_READ = 5.0
 FAILURES: tuple[type[BaseException], ...] = (*_redis.ERRORS, TimeoutError, Unavailable)
@@ -219,10 +222,20 @@ class Live:
 
     async def _read(self, node: _Node) -> None:
         try:
+            pinged = False
             while True:
                 message = await node.pubsub.get_message(timeout=IDLE_READ)
                 if message is not None:
+                    pinged = False  # a pong, or anything else: the connection works
                     self._on_message(node, message)
+                elif pinged:
+                    # Dropped without a word (a NAT or load balancer forgot an idle
+                    # connection): no error would ever come, nor any message.
+                    raise TimeoutError(f"no answer to a PING within {IDLE_READ} s")
+                else:
+                    async with node.lock:
+                        await node.pubsub.ping()
+                    pinged = True
         except asyncio.CancelledError:
             raise
         except Exception as exc:
