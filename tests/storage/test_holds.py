@@ -3,11 +3,18 @@ quiet hours, held again at a claim."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from tests.conftest import PgDatabases
+from tests.events.conftest import wait_until
 from tocsin._ids import now_ms
+from tocsin.marketplace.pipeline import Pipeline
+from tocsin.notifications.service import NotificationService
+from tocsin.settings import Settings
 from tocsin.storage.deliveries import SENT, NewDelivery
 from tocsin.storage.schema import deliveries
 from tocsin.storage.stores import Stores
@@ -120,3 +127,55 @@ async def test_a_release_rolls_back_with_the_settings_change(stores: Stores) -> 
     with pytest.raises(RuntimeError):
         await change_that_fails()
     assert timing(await row(stores, held)) == (end, now, end, None)
+
+
+def _quiet_around_now() -> dict[str, str]:
+    """Settings columns: quiet (UTC) from an hour ago to an hour from now."""
+    now = datetime.now(UTC)
+    hhmm = "%H:%M"
+    return {
+        "timezone": "UTC",
+        "quiet_start": (now - timedelta(hours=1)).strftime(hhmm),
+        "quiet_end": (now + timedelta(hours=1)).strftime(hhmm),
+    }
+
+
+async def test_a_claim_held_while_the_quiet_hours_are_turned_off_sees_them_off(
+    pg_databases: PgDatabases,
+) -> None:
+    """The race the worker ran into: it read the old quiet hours while a settings change
+    was committing, the change released nothing (the delivery was claimed, not held),
+    and the worker then held it until the old end. The hold now reads the hours under
+    the vendor's row lock: it waits for the change, sees no quiet hours, and holds
+    nothing (PostgreSQL; SQLite's writing transactions exclude one another)."""
+    url = pg_databases.new()
+    stores, changer = Stores(url), Stores(url)
+    await stores.connect()
+    await changer.connect()
+    try:
+        pipeline = Pipeline(Settings(database_url=url), stores, NotificationService(stores))
+        await stores.vendors.set_settings("acme", _quiet_around_now())
+        delivery_id = await add(stores, sms("race"))
+        claimed = await stores.deliveries.claim(delivery_id, 60_000)
+        assert claimed is not None
+
+        async with changer.transaction():
+            await changer.vendors.set_settings("acme", {"quiet_start": None, "quiet_end": None})
+            assert await changer.deliveries.release("acme", now_ms()) == [], "claimed, not held"
+            hold = asyncio.create_task(pipeline.hold(claimed))
+            # The hold's read waits on the row the change has locked.
+            await wait_until(lambda: _waiting_on_a_lock(changer), what="the hold waiting")
+        assert await hold is None
+        r = await row(stores, delivery_id)
+        assert (r["status"], r["held_until"]) == ("sending", None), "still the worker's to send"
+    finally:
+        await changer.disconnect()
+        await stores.disconnect()
+
+
+async def _waiting_on_a_lock(stores: Stores) -> bool:
+    waiting = await stores.db.value(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    return int(waiting) > 0

@@ -8,10 +8,11 @@ leaves either a claimable delivery or a settled one, never a lost one.
 Hooks keep the worker ignorant of channels: `check` may name a reason not
 to send a claimed delivery after all (a push for a notification a live tab
 saw), and the delivery is settled as `skipped` with that reason in its log;
-`hold` may name a time to wait for instead (the end of quiet hours), and the
-claim is undone with the delivery due then; `prepare` may give the message its
-final form at send time (a digest lists its items then); `gone` hears of a
-recipient that no longer exists (a push subscription that answered 404 or 410).
+`hold` may give the delivery back instead, due at a time to wait for (the end
+of quiet hours; the claim undone, `DeliveryStore.postpone`), and name that
+time; `prepare` may give the message its final form at send time (a digest
+lists its items then); `gone` hears of a recipient that no longer exists (a
+push subscription that answered 404 or 410).
 """
 
 from __future__ import annotations
@@ -137,7 +138,6 @@ class DeliveryWorker:
             return
         until = await self.hold(delivery) if self.hold is not None else None
         if until is not None:
-            await self.deliveries.postpone(delivery, until)
             metrics.DELIVERY_ATTEMPTS.labels(delivery.channel, "held").inc()
             await self.queue.later(job, until)
             return

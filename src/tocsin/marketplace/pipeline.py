@@ -6,7 +6,8 @@
 notification was seen or read (on any tab, through any process: the SQL row is
 the truth), and a digest without items is not sent. `hold` gives one back
 that the vendor's quiet hours hold now (set after it was planned, or changed
-to ones that still cover it after they released it), due at their end. Then
+to ones that still cover it after they released it), due at their end, in the
+transaction that reads those hours (a change racing it releases it). Then
 `prepare` renders a digest from the items listed in it by then.
 """
 
@@ -33,6 +34,7 @@ from tocsin.storage.stores import Stores
 class Pipeline:
     def __init__(self, settings: Settings, stores: Stores, service: NotificationService) -> None:
         self.settings = settings
+        self.stores = stores
         self.templates = Templates(settings.templates_dir or None, settings.public_url)
         self.deliveries = stores.deliveries
         self.vendors = stores.vendors
@@ -82,15 +84,24 @@ class Pipeline:
         return None
 
     async def hold(self, delivery: Delivery) -> int | None:
-        """The end of the vendor's quiet hours if they hold `delivery` now, else None."""
-        vendor = delivery.vendor_id
-        settings = (await self.vendors.settings([vendor]))[vendor]
-        if settings.quiet_hours is None:
-            return None
+        """If the vendor's quiet hours hold the claimed `delivery` now, give it back due at
+        their end, and return that end; else None.
+
+        The settings are read, and the delivery given back, in one transaction with the
+        vendor's row share-locked: a change of quiet hours committed meanwhile is either
+        seen here or comes after, and then releases what this held (`release`).
+        """
         priority = delivery.message.get("priority")
         if priority is None and delivery.notification_id is not None:
             priority = await self.deliveries.priority(delivery.notification_id)
-        return clock.hold(now_ms(), settings, priority)
+        async with self.stores.transaction():
+            settings = await self.vendors.settings_locked(delivery.vendor_id)
+            if settings.quiet_hours is None:
+                return None
+            until = clock.hold(now_ms(), settings, priority)
+            if until is not None:
+                await self.deliveries.postpone(delivery, until)
+            return until
 
     async def prepare(self, delivery: Delivery) -> Delivery:
         """A digest's email, rendered from its items (and stored with it); others as they are."""

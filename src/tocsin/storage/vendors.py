@@ -88,6 +88,17 @@ class VendorStore:
             out[r[0]] = _settings(r)
         return out
 
+    async def settings_locked(self, vendor_id: str) -> VendorSettings:
+        """The vendor's settings, inside the caller's transaction, with its row share-locked
+        until that ends (PostgreSQL; on SQLite a writing transaction excludes every other):
+        a change of its settings either waits for the caller's commit or is seen by it."""
+        lock = " FOR SHARE" if self.db.dialect == "postgresql" else ""
+        row = await self.db.row(
+            f"SELECT {', '.join(SETTING_COLUMNS)} FROM vendors WHERE id = :v{lock}",
+            {"v": vendor_id},
+        )
+        return _DEFAULT if row is None else _settings(row)
+
     async def set_settings(self, vendor_id: str, values: Mapping[str, Any]) -> None:
         """Set the given setting columns (`SETTING_COLUMNS`), leaving the others as they are."""
         unknown = set(values) - set(SETTING_COLUMNS)
