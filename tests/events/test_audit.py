@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -266,6 +267,44 @@ async def test_tabs_on_two_processes_add_up(
         await a.aclose()
 
 
+@dataclass
+class Workerless:
+    """A tocsin whose worker is off, and its stores: deliveries stay as a test writes them."""
+
+    server: Server
+    api: Api
+    stores: Stores
+
+    async def notification(self, vendor: str, title: str) -> str:
+        r = await self.api.publisher.post(
+            f"/api/v1/vendors/{vendor}/notifications",
+            json={"type": "order_created", "title": title},
+        )
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+    async def admin_page(self, vendor: str, notification_id: str) -> httpx.Response:
+        """The notification's admin page, as a newly made admin sees it."""
+        async with httpx.AsyncClient(base_url=self.server.url, timeout=10) as client:
+            username = f"ops-{uuid.uuid4().hex[:8]}"
+            create_admin(self.server, username, ADMIN_PASSWORD)
+            await admin_sign_in(client, username)
+            return await client.get(f"/admin/vendors/{vendor}/notifications/{notification_id}")
+
+
+@pytest.fixture
+async def workerless(make_server: ServerFactory) -> AsyncIterator[Workerless]:
+    srv = make_server({"TOCSIN_RUN_WORKERS": "false"})
+    stores = Stores(srv.env["TOCSIN_DATABASE_URL"])
+    await stores.connect()
+    api = Api(srv.url)
+    try:
+        yield Workerless(srv, api, stores)
+    finally:
+        await api.aclose()
+        await stores.disconnect()
+
+
 async def _delivery(stores: Stores, vendor: str, **fields: Any) -> int:
     now = now_ms()
     row = {
@@ -287,182 +326,143 @@ async def _delivery(stores: Stores, vendor: str, **fields: Any) -> int:
 
 
 async def test_escalations_quiet_hours_holds_and_digests_are_told_explicitly(
-    make_server: ServerFactory, vendor: str
+    workerless: Workerless, vendor: str
 ) -> None:
     """Deliveries as the schedules leave them (written here through the stores, the server's
     worker off): an escalation cancelled, one scheduled, an SMS held by quiet hours and
     sent at their end, a digest that lists the notification."""
-    srv = make_server({"TOCSIN_RUN_WORKERS": "false"})
-    api = Api(srv.url)
-    stores = Stores(srv.env["TOCSIN_DATABASE_URL"])
-    await stores.connect()
-    try:
-        r = await api.publisher.post(
-            f"/api/v1/vendors/{vendor}/notifications",
-            json={"type": "order_created", "title": "New order <b>#9</b>"},
-        )
-        nid = r.json()["id"]
-        now = now_ms()
-        push = await _delivery(
-            stores, vendor, notification_id=nid, channel="push", purpose="escalation"
-        )
-        sms = await _delivery(
-            stores,
-            vendor,
+    api, stores = workerless.api, workerless.stores
+    nid = await workerless.notification(vendor, "New order <b>#9</b>")
+    now = now_ms()
+    push = await _delivery(
+        stores, vendor, notification_id=nid, channel="push", purpose="escalation"
+    )
+    sms = await _delivery(
+        stores,
+        vendor,
+        notification_id=nid,
+        channel="sms",
+        purpose="escalation",
+        next_attempt_at=now + 900_000,
+    )
+    held = await _delivery(
+        stores,
+        vendor,
+        notification_id=nid,
+        channel="email",
+        purpose="instant",
+        held_from=now - 60_000,
+        held_until=now,
+    )
+    digest = await _delivery(
+        stores,
+        vendor,
+        key=f"digest:{vendor}:{now}",
+        notification_id=None,
+        channel="email",
+        purpose="digest",
+    )
+    await stores.db.execute(
+        digest_items.insert().values(
+            key=f"item:{nid}",
+            vendor_id=vendor,
+            digest_key=f"digest:{vendor}:{now}",
             notification_id=nid,
-            channel="sms",
-            purpose="escalation",
-            next_attempt_at=now + 900_000,
+            type="order_created",
+            line="New order #9",
+            link=None,
+            created_at=now,
         )
-        held = await _delivery(
-            stores,
-            vendor,
-            notification_id=nid,
-            channel="email",
-            purpose="instant",
-            held_from=now - 60_000,
-            held_until=now,
-        )
-        digest = await _delivery(
-            stores,
-            vendor,
-            key=f"digest:{vendor}:{now}",
-            notification_id=None,
-            channel="email",
-            purpose="digest",
-        )
-        await stores.db.execute(
-            digest_items.insert().values(
-                key=f"item:{nid}",
-                vendor_id=vendor,
-                digest_key=f"digest:{vendor}:{now}",
-                notification_id=nid,
-                type="order_created",
-                line="New order #9",
-                link=None,
-                created_at=now,
-            )
-        )
-        other = await _delivery(stores, vendor, notification_id=None, channel="email")
-        claimed = await stores.deliveries.claim(push, 5000)
+    )
+    other = await _delivery(stores, vendor, notification_id=None, channel="email")
+    claimed = await stores.deliveries.claim(push, 5000)
+    assert claimed is not None
+    await stores.deliveries.skip(claimed, "cancelled: seen in a live tab")
+    for delivery_id in (held, digest):
+        claimed = await stores.deliveries.claim(delivery_id, 5000)
         assert claimed is not None
-        await stores.deliveries.skip(claimed, "cancelled: seen in a live tab")
-        for delivery_id in (held, digest):
-            claimed = await stores.deliveries.claim(delivery_id, 5000)
-            assert claimed is not None
-            await stores.deliveries.finish(claimed, error=None, retry_at=None)
+        await stores.deliveries.finish(claimed, error=None, retry_at=None)
 
-        story = await audit(api.vendor(vendor), nid)
-        assert {int(d["id"]) for d in story["deliveries"]} == {push, sms, held, digest}
-        assert other not in {int(d["id"]) for d in story["deliveries"]}
-        escalations = {int(e["delivery_id"]): e for e in story["escalations"]}
-        assert set(escalations) == {push, sms}
-        assert escalations[push]["state"] == "cancelled"
-        assert escalations[push]["reason"] == "cancelled: seen in a live tab"
-        assert escalations[push]["settled_at"] is not None
-        assert escalations[sms]["state"] == "scheduled"
-        assert escalations[sms]["settled_at"] is None
-        assert escalations[sms]["due_at"] == iso(now + 900_000)
-        [held_json] = [d for d in story["deliveries"] if int(d["id"]) == held]
-        assert (held_json["held_from"], held_json["held_until"]) == (
-            iso(now - 60_000),
-            iso(now),
-        )
-        assert held_json["status"] == "sent"
-        [listing] = story["digests"]
-        assert listing["digest_id"] == str(digest)
-        assert listing["status"] == "sent"
-        assert listing["sent_at"] is not None
-        steps = [(s["what"], s["channel"]) for s in story["timeline"]]
-        for expected in [
-            ("escalation scheduled", "push"),
-            ("escalation cancelled", "push"),
-            ("escalation scheduled", "sms"),
-            ("due", "sms"),
-            ("held", "email"),
-            ("listed in digest", "email"),
-        ]:
-            assert expected in steps, expected
-        assert steps[-1] == ("due", "sms")
+    story = await audit(api.vendor(vendor), nid)
+    assert {int(d["id"]) for d in story["deliveries"]} == {push, sms, held, digest}
+    assert other not in {int(d["id"]) for d in story["deliveries"]}
+    escalations = {int(e["delivery_id"]): e for e in story["escalations"]}
+    assert set(escalations) == {push, sms}
+    assert escalations[push]["state"] == "cancelled"
+    assert escalations[push]["reason"] == "cancelled: seen in a live tab"
+    assert escalations[push]["settled_at"] is not None
+    assert escalations[sms]["state"] == "scheduled"
+    assert escalations[sms]["settled_at"] is None
+    assert escalations[sms]["due_at"] == iso(now + 900_000)
+    [held_json] = [d for d in story["deliveries"] if int(d["id"]) == held]
+    assert (held_json["held_from"], held_json["held_until"]) == (iso(now - 60_000), iso(now))
+    assert held_json["status"] == "sent"
+    [listing] = story["digests"]
+    assert listing["digest_id"] == str(digest)
+    assert listing["status"] == "sent"
+    assert listing["sent_at"] is not None
+    steps = [(s["what"], s["channel"]) for s in story["timeline"]]
+    for expected in [
+        ("escalation scheduled", "push"),
+        ("escalation cancelled", "push"),
+        ("escalation scheduled", "sms"),
+        ("due", "sms"),
+        ("held", "email"),
+        ("listed in digest", "email"),
+    ]:
+        assert expected in steps, expected
+    assert steps[-1] == ("due", "sms")
 
-        client = httpx.AsyncClient(base_url=srv.url, timeout=10)
-        try:
-            username = f"ops-{uuid.uuid4().hex[:8]}"
-            create_admin(srv, username, ADMIN_PASSWORD)
-            await admin_sign_in(client, username)
-            page = await client.get(f"/admin/vendors/{vendor}/notifications/{nid}")
-        finally:
-            await client.aclose()
-        assert page.status_code == 200
-        assert "New order &lt;b&gt;#9&lt;/b&gt;" in page.text
-        assert "data-audit-escalations" in page.text
-        assert "data-audit-digests" in page.text
-        assert "cancelled: seen in a live tab" in page.text
-        assert re.search(r"<span class=\"pill\">scheduled</span>", page.text)
-    finally:
-        await stores.disconnect()
-        await api.aclose()
+    page = await workerless.admin_page(vendor, nid)
+    assert page.status_code == 200
+    assert "New order &lt;b&gt;#9&lt;/b&gt;" in page.text
+    assert "data-audit-escalations" in page.text
+    assert "data-audit-digests" in page.text
+    assert "cancelled: seen in a live tab" in page.text
+    assert re.search(r"<span class=\"pill\">scheduled</span>", page.text)
 
 
 async def test_a_hold_released_by_a_change_of_quiet_hours_is_told(
-    make_server: ServerFactory, vendor: str
+    workerless: Workerless, vendor: str
 ) -> None:
     """An SMS held until the end of quiet hours, then released when the vendor changed
     them (written through the stores, the server's worker off): the hold and the
     release, in order, in the API's story and on the admin page."""
-    srv = make_server({"TOCSIN_RUN_WORKERS": "false"})
-    api = Api(srv.url)
-    stores = Stores(srv.env["TOCSIN_DATABASE_URL"])
-    await stores.connect()
-    try:
-        r = await api.publisher.post(
-            f"/api/v1/vendors/{vendor}/notifications",
-            json={"type": "order_created", "title": "New order #10"},
-        )
-        nid = r.json()["id"]
-        now = now_ms()
-        due, end = now - 600_000, now + 3600_000
-        held = await _delivery(
-            stores,
-            vendor,
-            notification_id=nid,
-            channel="sms",
-            purpose="instant",
-            # Planned (due, held) a moment before its row was written, as ingest does.
-            created_at=due + 3,
-            next_attempt_at=end,
-            held_from=due,
-            held_until=end,
-        )
-        async with stores.transaction():
-            assert await stores.deliveries.release(vendor, now) == [held]
+    api, stores = workerless.api, workerless.stores
+    nid = await workerless.notification(vendor, "New order #10")
+    now = now_ms()
+    due, end = now - 600_000, now + 3600_000
+    held = await _delivery(
+        stores,
+        vendor,
+        notification_id=nid,
+        channel="sms",
+        purpose="instant",
+        # Planned (due, held) a moment before its row was written, as ingest does.
+        created_at=due + 3,
+        next_attempt_at=end,
+        held_from=due,
+        held_until=end,
+    )
+    async with stores.transaction():
+        assert await stores.deliveries.release(vendor, now) == [held]
 
-        story = await audit(api.vendor(vendor), nid)
-        [sms] = story["deliveries"]
-        assert (sms["held_from"], sms["held_until"], sms["released_at"]) == (
-            iso(due),
-            iso(end),
-            iso(now),
-        )
-        assert sms["next_attempt_at"] == iso(now)
-        steps = [(s["what"], s["at"]) for s in story["timeline"] if s["channel"] == "sms"]
-        assert [what for what, _ in steps] == ["queued", "held", "released", "due"]
-        assert dict(steps)["held"] == dict(steps)["queued"] == iso(due + 3)
-        assert dict(steps)["released"] == iso(now)
+    story = await audit(api.vendor(vendor), nid)
+    [sms] = story["deliveries"]
+    assert (sms["held_from"], sms["held_until"], sms["released_at"]) == (
+        iso(due),
+        iso(end),
+        iso(now),
+    )
+    assert sms["next_attempt_at"] == iso(now)
+    steps = [(s["what"], s["at"]) for s in story["timeline"] if s["channel"] == "sms"]
+    assert [what for what, _ in steps] == ["queued", "held", "released", "due"]
+    assert dict(steps)["held"] == dict(steps)["queued"] == iso(due + 3)
+    assert dict(steps)["released"] == iso(now)
 
-        client = httpx.AsyncClient(base_url=srv.url, timeout=10)
-        try:
-            username = f"ops-{uuid.uuid4().hex[:8]}"
-            create_admin(srv, username, ADMIN_PASSWORD)
-            await admin_sign_in(client, username)
-            page = await client.get(f"/admin/vendors/{vendor}/notifications/{nid}")
-        finally:
-            await client.aclose()
-        assert page.status_code == 200
-        assert "quiet hours changed" in page.text
-    finally:
-        await stores.disconnect()
-        await api.aclose()
+    page = await workerless.admin_page(vendor, nid)
+    assert page.status_code == 200
+    assert "quiet hours changed" in page.text
 
 
 async def test_the_audit_follows_the_schedules_escalation_digest_and_quiet_hours(
