@@ -32,6 +32,26 @@ SMALL_TARGETS = """(min) => {
   }
   return small;
 }"""
+# Every checkbox whose label has words of its own, where the words are not beside it
+# (to its right, level with its middle).
+BOXES_APART = """() => {
+  const apart = [];
+  for (const label of document.querySelectorAll("label")) {
+    const box = label.querySelector("input[type=checkbox]");
+    if (!box || label.closest("[hidden]")) continue;
+    const range = document.createRange();
+    range.selectNodeContents(label);
+    range.setStartAfter(box);
+    const words = range.getBoundingClientRect();
+    if (words.width === 0 || !range.toString().trim()) continue;
+    const b = box.getBoundingClientRect();
+    const middle = b.top + b.height / 2;
+    if (words.left < b.right || middle < words.top || middle > words.bottom) {
+      apart.push(label.outerHTML.slice(0, 80));
+    }
+  }
+  return apart;
+}"""
 ON_SCREEN = """(selector) => {
   const box = document.querySelector(selector).getBoundingClientRect();
   return box.width > 0 && box.left >= 0 && box.top >= 0
@@ -81,6 +101,8 @@ async def test_every_dashboard_page_fits_a_phone(
     else:
         await expect(page.locator("[data-prefs]")).to_be_visible()
     await no_sideways_scroll(page)
+    apart = await page.evaluate(BOXES_APART)
+    assert apart == [], "\n".join(apart)
     for selector in (
         "[data-bell]",
         "[data-tocsin='unread-count']",
