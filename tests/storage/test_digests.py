@@ -51,8 +51,9 @@ async def test_a_digest_takes_items_until_it_is_claimed(stores: Stores) -> None:
         "Low stock 2",
     ]
     assert await d.digest_items("digest:acme:2") == []
-    [listed] = await d.digests_of("n2")
-    assert listed["digest_key"] == "digest:acme:1"
+    [listed] = await d.listings("acme", "n2")
+    assert (listed["digest_key"], listed["digest_id"]) == ("digest:acme:1", made)
+    assert await d.listings("other", "n2") == [], "another vendor's"
 
     claimed = await d.claim(made, 5000)
     assert claimed is not None

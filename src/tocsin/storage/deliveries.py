@@ -171,13 +171,6 @@ class DeliveryStore:
         )
         return [dict(r._mapping) for r in rows]
 
-    async def digests_of(self, notification_id: str) -> list[Row]:
-        """The digest items (with their `digest_key`) that list a notification."""
-        rows = await self.db.fetch_all(
-            sa.select(digest_items).where(I.notification_id == notification_id).order_by(I.id)
-        )
-        return [dict(r._mapping) for r in rows]
-
     async def set_message(self, delivery_id: int, message: dict[str, Any]) -> None:
         """Store the message rendered at send time (a digest's), for the log and retries."""
         await self.db.execute(
