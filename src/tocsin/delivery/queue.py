@@ -10,10 +10,11 @@ consumer that died are taken over with `XAUTOCLAIM` once idle longer than the
 delivery lease. Retries wait in a sorted set and move back to the stream when
 due. A periodic sweep re-adds deliveries that are overdue in SQL, for an entry
 lost between the commit and `XADD`, or with a Redis that lost its data; such a
-Redis has lost the consumer group too, which `take` then creates again. A push
-that failed (Redis down, or not up yet when the process started: the queue
-connects on first use) and a lost group make the next take sweep at once, for
-everything due.
+Redis has lost the consumer group too, which `take` then creates again, and
+then the takes sweep every due delivery, a page at a time. An announcement that
+failed (Redis down, or not up yet when the process started: the queue
+connects on first use) is kept and pushed again by the next take; more than
+`UNSENT` of them are left to such a sweep instead.
 """
 
 from __future__ import annotations
@@ -40,7 +41,10 @@ log = logging.getLogger(__name__)
 
 GROUP = "delivery"
 BLOCK_MS = 2000
-SWEEP = 500  # deliveries re-added per sweep
+SWEEP = 500  # deliveries re-added per sweep (or per page of a sweep of all)
+UNSENT = 10_000  # failed announcements kept to push again
+RECONNECT_SECONDS = 1.0  # after a failed connection, callers fail at once this long
+_ALL = (-1, -1)  # a sweep of everything due starts after this (next_attempt_at, id)
 # Consumers of dead processes that hold nothing are forgotten after this long (ms).
 FORGET_CONSUMER_MS = 3600_000
 
@@ -109,7 +113,7 @@ class SqlQueue:
 
     async def take(self, limit: int, wait: float, busy: Collection[int]) -> list[Job]:
         self._kick.clear()
-        ids = await self.deliveries.claimable(now_ms(), limit, exclude=busy)
+        ids = await self._claimable(limit, busy)
         if not ids:
             timeout = min(wait, self.poll)
             due = await self.deliveries.next_due()
@@ -117,8 +121,11 @@ class SqlQueue:
                 timeout = max(0.0, min(timeout, (due - now_ms()) / 1000))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._kick.wait(), timeout)
-            ids = await self.deliveries.claimable(now_ms(), limit, exclude=busy)
+            ids = await self._claimable(limit, busy)
         return [Job(i) for i in ids]
+
+    async def _claimable(self, limit: int, busy: Collection[int]) -> list[int]:
+        return [i for _, i in await self.deliveries.claimable(now_ms(), limit, exclude=busy)]
 
     async def done(self, job: Job) -> None:
         return None
@@ -129,8 +136,10 @@ class SqlQueue:
 
 class RedisQueue:
     """Connects on first use, not at start: a Redis that is down when the process
-    starts is waited for as at any other time (announcements left to the sweep, takes
-    retried by the worker)."""
+    starts is waited for as at any other time (announcements kept, takes retried by
+    the worker). Concurrent callers share one connection attempt, and for
+    `RECONNECT_SECONDS` after a failed one they fail at once: creates announce their
+    deliveries on the request path."""
 
     redis: _redis.Client  # once `_connected`
 
@@ -147,11 +156,12 @@ class RedisQueue:
         # single node's pool waits: callers wait here instead.
         self._limit = asyncio.Semaphore(settings.redis_pool_size)
         self._last_sweep = 0.0
-        # A push failed, or Redis lost its data: the next take sweeps for everything
-        # due, not only what is overdue by a lease.
-        self._missed = True
-        self._connecting = asyncio.Lock()
-        self._ready = False
+        self._unsent: set[int] = set()  # deliveries whose announcement failed
+        self._all: tuple[int, int] | None = None  # a sweep of all due, on after this
+        self._attempt: asyncio.Future[None] | None = None  # connecting
+        self._failed_at = -RECONNECT_SECONDS
+        self._why: BaseException | None = None
+        self._ready = self._closed = False
 
     async def start(self) -> None:
         return None
@@ -159,25 +169,37 @@ class RedisQueue:
     async def _connected(self) -> None:
         if self._ready:
             return
-        async with self._connecting:
-            if self._ready:
-                return
-            # One node or a cluster (both keys share the `{delivery}` slot);
-            # `socket_timeout` must outlast the blocking XREADGROUP.
-            client = _redis.connect(
-                self.url,
-                await _redis.is_cluster(self.url),
-                size=self.pool_size,
-                socket_timeout=BLOCK_MS / 1000 + 10,
-                name=f"tocsin-{os.getpid()}-delivery",
-            )
-            try:
-                await self._create_group(client)
-            except BaseException:
-                await _redis.aclose(client)
-                raise
-            self._promote = client.register_script(PROMOTE)
-            self.redis, self._ready = client, True
+        if self._attempt is None:
+            if time.monotonic() - self._failed_at < RECONNECT_SECONDS:
+                raise ConnectionError(f"the delivery queue's Redis is unreachable ({self._why})")
+            self._attempt = asyncio.ensure_future(self._connect())
+            self._attempt.add_done_callback(self._attempted)
+        await asyncio.shield(self._attempt)
+
+    def _attempted(self, attempt: asyncio.Future[None]) -> None:
+        self._attempt = None
+        if not attempt.cancelled() and attempt.exception() is not None:
+            self._failed_at, self._why = time.monotonic(), attempt.exception()
+
+    async def _connect(self) -> None:
+        # One node or a cluster (both keys share the `{delivery}` slot); `socket_timeout`
+        # must outlast the blocking XREADGROUP.
+        client = _redis.connect(
+            self.url,
+            await _redis.is_cluster(self.url),
+            size=self.pool_size,
+            socket_timeout=BLOCK_MS / 1000 + 10,
+            name=f"tocsin-{os.getpid()}-delivery",
+        )
+        try:
+            await self._create_group(client)
+            if self._closed:
+                raise ConnectionError("the delivery queue is closed")
+        except BaseException:
+            await _redis.aclose(client)
+            raise
+        self._promote = client.register_script(PROMOTE)
+        self.redis, self._ready = client, True
 
     async def _create_group(self, client: _redis.Client) -> None:
         try:
@@ -187,17 +209,32 @@ class RedisQueue:
                 raise
 
     async def close(self) -> None:
+        self._closed = True
+        if self._attempt is not None:
+            self._attempt.cancel()
+            with contextlib.suppress(BaseException):
+                await self._attempt
         if self._ready:
+            self._ready = False
             await _redis.aclose(self.redis)
 
     async def push(self, ids: Sequence[int]) -> None:
         try:
+            await self._connected()
             async with self._limit:
-                await self._connected()
                 await self._push(ids)
         except BaseException:
-            self._missed = True
+            self._keep(ids)
             raise
+
+    def _keep(self, ids: Collection[int]) -> None:
+        """Announcements that failed, for the next take to push again; past `UNSENT`
+        of them, a sweep of everything due instead."""
+        if self._all is None:
+            self._unsent.update(ids)
+            if len(self._unsent) > UNSENT:
+                self._unsent.clear()
+                self._all = _ALL
 
     async def _push(self, ids: Sequence[int]) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -206,21 +243,12 @@ class RedisQueue:
             await pipe.execute()
 
     async def _sweep(self) -> None:
-        """Re-add deliveries overdue by more than a lease (all that are due, after a missed
-        push), and forget idle empty consumers."""
+        """Re-add deliveries overdue by more than a lease, and forget idle empty consumers."""
         self._last_sweep = time.monotonic()
-        missed, self._missed = self._missed, False
-        try:
-            since = now_ms() if missed else now_ms() - self.lease_ms
-            overdue = await self.deliveries.claimable(since, SWEEP)
-            if overdue:
-                log.info("re-queueing %d overdue deliveries", len(overdue))
-                await self._push(overdue)
-        except BaseException:
-            self._missed = self._missed or missed
-            raise
-        # More than a sweep's worth: the next take goes on.
-        self._missed = self._missed or (missed and len(overdue) == SWEEP)
+        overdue = await self.deliveries.claimable(now_ms() - self.lease_ms, SWEEP)
+        if overdue:
+            log.info("re-queueing %d overdue deliveries", len(overdue))
+            await self._push([i for _, i in overdue])
         for consumer in await self.redis.xinfo_consumers(self.stream, GROUP):
             if (
                 consumer["name"] != self.consumer
@@ -229,11 +257,27 @@ class RedisQueue:
             ):
                 await self.redis.xgroup_delconsumer(self.stream, GROUP, consumer["name"])
 
+    async def _sweep_all(self, after: tuple[int, int]) -> None:
+        """Re-add a page of every due delivery, from `after` on; the next take goes on."""
+        page = await self.deliveries.claimable(now_ms(), SWEEP, after=after)
+        if page:
+            log.info("re-queueing %d due deliveries", len(page))
+            await self._push([i for _, i in page])
+        self._all = page[-1] if len(page) == SWEEP else None
+
+    async def _push_unsent(self) -> None:
+        ids, self._unsent = list(self._unsent), set()
+        try:
+            await self._push(ids)
+        except BaseException:
+            self._keep(ids)
+            raise
+
     async def take(self, limit: int, wait: float, busy: Collection[int]) -> list[Job]:
         with unavailable_on(_redis.ERRORS, "the delivery queue is unreachable"):
             try:
+                await self._connected()
                 async with self._limit:
-                    await self._connected()
                     return await self._take(limit, wait, busy)
             except ResponseError as exc:
                 if "NOGROUP" not in str(exc):
@@ -244,11 +288,16 @@ class RedisQueue:
             # On the same client: a new one would leave the old one's connections open.
             async with self._limit:
                 await self._create_group(self.redis)
-            self._missed = True
+            self._unsent.clear()
+            self._all = _ALL
             return []
 
     async def _take(self, limit: int, wait: float, busy: Collection[int]) -> list[Job]:
-        if self._missed or time.monotonic() - self._last_sweep > self.lease_ms / 1000:
+        if self._unsent:
+            await self._push_unsent()
+        if self._all is not None:
+            await self._sweep_all(self._all)
+        elif time.monotonic() - self._last_sweep > self.lease_ms / 1000:
             await self._sweep()
         await self._promote(keys=[self.delayed, self.stream], args=[now_ms(), 1000])
         # Entries a dead (or stuck) consumer held longer than a lease.
@@ -271,8 +320,8 @@ class RedisQueue:
         return jobs
 
     async def done(self, job: Job) -> None:
+        await self._connected()
         async with self._limit:
-            await self._connected()
             await self._done(job)
 
     async def _done(self, job: Job) -> None:
@@ -284,7 +333,7 @@ class RedisQueue:
 
     async def later(self, job: Job, due_ms: int) -> None:
         # Into the delayed set first: a crash in between leaves two pointers, never none.
+        await self._connected()
         async with self._limit:
-            await self._connected()
             await self.redis.zadd(self.delayed, {str(job.delivery_id): due_ms})
             await self._done(job)

@@ -179,12 +179,28 @@ class DeliveryStore:
             .values(message=json.dumps(message, ensure_ascii=False))
         )
 
-    async def claimable(self, now: int, limit: int, *, exclude: Collection[int] = ()) -> list[int]:
+    async def claimable(
+        self,
+        now: int,
+        limit: int,
+        *,
+        exclude: Collection[int] = (),
+        after: tuple[int, int] | None = None,
+    ) -> list[tuple[int, int]]:
+        """`(next_attempt_at, id)` of up to `limit` claimable deliveries, in that order;
+        `after` such a pair, to page on."""
         conds = [_claimable(now)]
         if exclude:
             conds.append(D.id.not_in(list(exclude)))
-        query = sa.select(D.id).where(*conds).order_by(D.next_attempt_at, D.id).limit(limit)
-        return [int(r[0]) for r in await self.db.fetch_all(query)]
+        if after is not None:
+            conds.append(sa.tuple_(D.next_attempt_at, D.id) > sa.tuple_(*after))
+        query = (
+            sa.select(D.next_attempt_at, D.id)
+            .where(*conds)
+            .order_by(D.next_attempt_at, D.id)
+            .limit(limit)
+        )
+        return [(int(r[0]), int(r[1])) for r in await self.db.fetch_all(query)]
 
     async def next_due(self) -> int | None:
         """The earliest time (ms) a pending delivery or an expired lease becomes claimable."""
