@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -111,3 +112,28 @@ async def test_the_embedded_log_deletes_the_outbox_rows_it_appends(tmp_path: Pat
     finally:
         await event_log.close()
         await stores.disconnect()
+
+
+async def test_a_vendor_watched_again_at_once_keeps_its_subscription(
+    log_and_hub: tuple[EventLog, Hub], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A vendor's last tab closes and a new one opens within a Redis round trip: the
+    confirmation of the live reader's own unsubscribe comes after the new watch. It is
+    no dropped subscription: no connection given up, the watch answers, and the vendor's
+    next event arrives live."""
+    event_log, hub = log_and_hub
+    for _ in range(5):
+        sub = Waiter("v3")
+        await hub.subscribe(sub)
+        hub.unsubscribe(sub)
+        for _ in range(3):
+            await asyncio.sleep(0)  # the unsubscribe goes out, unconfirmed
+    sub = Waiter("v3")
+    await hub.subscribe(sub)
+    assert not (await event_log.append(_records("v3", 30, range(1, 2)))).gaps
+    await asyncio.wait_for(sub.wait(15), 15)
+    assert sub.closed is None
+    await event_log.ping()  # not resubscribing
+    lost = [r.getMessage() for r in caplog.records if "lost Redis node" in r.getMessage()]
+    assert lost == []
+    hub.unsubscribe(sub)

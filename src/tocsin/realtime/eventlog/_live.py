@@ -15,8 +15,8 @@ connection costs one such read per vendor it carried, once its channels are
 subscribed again (on the slot's new master after a failover). A node that
 gives up a slot while it stays up (a planned failover, a slot moved) tells its
 subscribers so (`sunsubscribe`): that counts as a lost connection. So does a
-connection idle for `IDLE_READ` seconds that does not answer a PING within as
-long: one a NAT or a load balancer dropped without a word.
+connection idle for `IDLE_READ` seconds that does not answer a PING within
+`PONG_TIMEOUT`: one a NAT or a load balancer dropped without a word.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -38,9 +39,11 @@ from tocsin.realtime.wire import Event, Position, format_id
 log = logging.getLogger(__name__)
 
 # Seconds: how long a subscription may take to be confirmed; the longest idle read,
-# after which the connection is pinged, and how long the PONG may take.
+# after which the connection is pinged; how long the PONG may take (a Redis busy with a
+# long script or a fork is not a lost one).
 SUBSCRIBE_TIMEOUT = 5.0
 IDLE_READ = 5.0
+PONG_TIMEOUT = 10.0
 FAILURES: tuple[type[BaseException], ...] = (*_redis.ERRORS, TimeoutError, Unavailable)
 
 
@@ -92,6 +95,7 @@ class _Node:
     sent: dict[str, int] = field(default_factory=dict)
     confirmed: dict[str, int] = field(default_factory=dict)
     waiters: list[tuple[str, int, asyncio.Future[None]]] = field(default_factory=list)
+    leaving: dict[str, int] = field(default_factory=dict)  # our unsubscribes unconfirmed
     task: asyncio.Task[None] | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -168,8 +172,23 @@ class Live:
         async with node.lock:
             if channel in node.channels:
                 return  # watched again meanwhile: its subscription stands
-            with contextlib.suppress(*FAILURES):
+            node.leaving[channel] = node.leaving.get(channel, 0) + 1
+            try:
                 await self._send_unsubscribe(node, channel)
+            except FAILURES:
+                self._left(node, channel)  # never sent, or the connection goes anyway
+
+    @staticmethod
+    def _left(node: _Node, channel: str) -> bool:
+        """Count one of our unsubscribes from `channel` confirmed; False if none was sent."""
+        count = node.leaving.get(channel, 0)
+        if count == 0:
+            return False
+        if count == 1:
+            del node.leaving[channel]
+        else:
+            node.leaving[channel] = count - 1
+        return True
 
     async def _send_unsubscribe(self, node: _Node, channel: str) -> None:
         if self.source.sharded:
@@ -222,20 +241,20 @@ class Live:
 
     async def _read(self, node: _Node) -> None:
         try:
-            pinged = False
+            pinged: float | None = None  # when, if unanswered
             while True:
                 message = await node.pubsub.get_message(timeout=IDLE_READ)
                 if message is not None:
-                    pinged = False  # a pong, or anything else: the connection works
+                    pinged = None  # a pong, or anything else: the connection works
                     self._on_message(node, message)
-                elif pinged:
-                    # Dropped without a word (a NAT or load balancer forgot an idle
-                    # connection): no error would ever come, nor any message.
-                    raise TimeoutError(f"no answer to a PING within {IDLE_READ} s")
-                else:
+                elif pinged is None:
                     async with node.lock:
                         await node.pubsub.ping()
-                    pinged = True
+                    pinged = time.monotonic()
+                elif time.monotonic() - pinged > PONG_TIMEOUT:
+                    # Dropped without a word (a NAT or load balancer forgot an idle
+                    # connection): no error would ever come, nor any message.
+                    raise TimeoutError(f"no answer to a PING within {PONG_TIMEOUT} s")
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -248,11 +267,13 @@ class Live:
         if kind in ("ssubscribe", "subscribe"):
             self._confirm(node, channel)
             return
-        if kind in ("sunsubscribe", "unsubscribe") and channel in node.channels:
-            # Not asked for (an unwatched channel has left `channels`): the node gave up
-            # the channel's slot (a planned failover left it a replica, or the slot
-            # moved). Its connection is replaced, as if lost, for the slot's new master.
-            raise ConnectionError(f"Redis node {node.name} dropped the subscription {channel}")
+        if kind in ("sunsubscribe", "unsubscribe"):
+            if not self._left(node, channel) and channel in node.channels:
+                # Not asked for: the node gave up the channel's slot (a planned failover
+                # left it a replica, or the slot moved). Its connection is replaced, as
+                # if lost, for the slot's new master.
+                raise ConnectionError(f"Redis node {node.name} dropped the subscription {channel}")
+            return
         if kind not in ("smessage", "message"):
             return
         vendor_id = self._vendor_of.get(channel)
