@@ -23,25 +23,47 @@ async def _until(check: object, timeout: float, what: str) -> None:
         await asyncio.sleep(0.1)
 
 
+class _Fleet:
+    """24 vendors, on every master, each followed by a client as a browser follows it;
+    what was published to each."""
+
+    def __init__(self, url: str, vendor: str) -> None:
+        self.url = url
+        self.vendors = [f"{vendor}-{n}" for n in range(24)]
+        self.tokens = {v: mint_token(url, v) for v in self.vendors}
+        self.created: dict[str, list[str]] = {v: [] for v in self.vendors}
+        self.first: dict[str, str] = {}
+        self.followers: dict[str, Follower] = {}
+
+    async def start(self) -> _Fleet:
+        self.first = {v: (await poll(self.url, t))["last_id"] for v, t in self.tokens.items()}
+        self.followers = {
+            v: Follower(self.url, self.tokens[v], self.first[v]).start() for v in self.vendors
+        }
+        return self
+
+    async def publish_round(self, n: int) -> None:
+        # Every publish answers 201: SQL commits it, the outbox carries it to the log.
+        answers = await asyncio.gather(*(publish(self.url, v, f"#{n}") for v in self.vendors))
+        for v, answer in zip(self.vendors, answers, strict=True):
+            self.created[v].append(answer["id"])
+
+    async def stop(self) -> None:
+        for follower in self.followers.values():
+            await follower.stop()
+
+
 @cluster_only
 @pytest.mark.timeout(180)
 async def test_a_master_killed_under_load_loses_nothing_and_repeats_nothing(
     make_server: ServerFactory, redis_cluster_url: str, vendor: str
 ) -> None:
     server = make_server()
-    vendors = [f"{vendor}-{n}" for n in range(24)]  # on every master
-    tokens = {v: mint_token(server.url, v) for v in vendors}
-    first = {v: (await poll(server.url, tokens[v]))["last_id"] for v in vendors}
-    followers = {v: Follower(server.url, tokens[v], first[v]).start() for v in vendors}
-    created: dict[str, list[str]] = {v: [] for v in vendors}
+    fleet = await _Fleet(server.url, vendor).start()
+    vendors, tokens, first = fleet.vendors, fleet.tokens, fleet.first
+    followers, created, publish_round = fleet.followers, fleet.created, fleet.publish_round
     readiness: list[tuple[float, int]] = []
     stop = asyncio.Event()
-
-    async def publish_round(n: int) -> None:
-        # Every publish answers 201: SQL commits it, the outbox carries it to the log.
-        answers = await asyncio.gather(*(publish(server.url, v, f"#{n}") for v in vendors))
-        for v, answer in zip(vendors, answers, strict=True):
-            created[v].append(answer["id"])
 
     async def watch_readiness() -> None:
         async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
@@ -76,8 +98,7 @@ async def test_a_master_killed_under_load_loses_nothing_and_repeats_nothing(
     finally:
         stop.set()
         await ready_task
-        for follower in followers.values():
-            await follower.stop()
+        await fleet.stop()
         _cluster.restart(victim)
 
     # Readiness only ever says ready or not (never a 500). Whether a 503 shows up
@@ -114,17 +135,8 @@ async def test_a_planned_failover_keeps_every_stream_live(
     unsubscribed. Streams of the vendors it served go on getting what is published after,
     nothing lost or twice (or a `reset` first: the log's epoch changes with its master)."""
     server = make_server()
-    vendors = [f"{vendor}-{n}" for n in range(24)]  # on every master
-    tokens = {v: mint_token(server.url, v) for v in vendors}
-    first = {v: (await poll(server.url, tokens[v]))["last_id"] for v in vendors}
-    followers = {v: Follower(server.url, tokens[v], first[v]).start() for v in vendors}
-    created: dict[str, list[str]] = {v: [] for v in vendors}
-
-    async def publish_round(n: int) -> None:
-        answers = await asyncio.gather(*(publish(server.url, v, f"#{n}") for v in vendors))
-        for v, answer in zip(vendors, answers, strict=True):
-            created[v].append(answer["id"])
-
+    fleet = await _Fleet(server.url, vendor).start()
+    followers, created, publish_round = fleet.followers, fleet.created, fleet.publish_round
     try:
         for n in range(3):
             await publish_round(n)
@@ -136,9 +148,8 @@ async def test_a_planned_failover_keeps_every_stream_live(
             lambda: _all_settled(followers, created), 30, "streams live after the failover"
         )
     finally:
-        for follower in followers.values():
-            await follower.stop()
-    for v in vendors:
+        await fleet.stop()
+    for v in fleet.vendors:
         follower = followers[v]
         assert all(in_order_once(s, created[v]) for s in follower.segments), (v, follower.segments)
         assert set(follower.resets) <= {"log_changed"}, follower.resets

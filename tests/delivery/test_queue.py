@@ -14,11 +14,12 @@ import redis.asyncio
 from tests._procs import RedisProcess
 from tests.conftest import PgDatabases
 from tests.events.conftest import wait_until
+from tests.storage.test_holds import add, sms
 from tocsin import _redis
+from tocsin._ids import now_ms
 from tocsin.delivery.queue import SWEEP, RedisQueue
 from tocsin.errors import Unavailable
 from tocsin.settings import Settings
-from tocsin.storage.deliveries import NewDelivery
 from tocsin.storage.stores import Stores
 
 
@@ -32,22 +33,7 @@ async def stores(pg_databases: PgDatabases) -> AsyncIterator[Stores]:
 
 async def due(stores: Stores, count: int) -> set[int]:
     """`count` deliveries due now; their ids."""
-    made = set()
-    for n in range(count):
-        new = NewDelivery(
-            key=f"q:{n}",
-            vendor_id="acme",
-            event_id=None,
-            notification_id=None,
-            type="payment_received",
-            channel="sms",
-            recipient="+4915112345678",
-            message={"text": "hi"},
-        )
-        delivery_id = await stores.deliveries.add(new)
-        assert delivery_id is not None
-        made.add(delivery_id)
-    return made
+    return {await add(stores, sms(f"q:{n}")) for n in range(count)}
 
 
 def queue(stores: Stores, url: str, tmp_path: Path) -> RedisQueue:
@@ -79,7 +65,8 @@ async def test_after_redis_lost_its_data_every_due_delivery_is_announced_once(
     made = await due(stores, 2 * SWEEP + 200)
     q = queue(stores, redis_url, tmp_path)
     try:
-        assert await take(q)  # connected, the group made
+        for _ in range(3):  # connected, the group made, and all announced once at the start
+            assert await take(q)
         async with redis.asyncio.Redis.from_url(redis_url) as client:
             await client.delete(q.stream)  # Redis lost its data: the group with it
         assert await q.take(1, 0.001, ()) == []  # NOGROUP: the group made again
@@ -95,21 +82,40 @@ async def test_after_redis_lost_its_data_every_due_delivery_is_announced_once(
 async def test_announcements_that_failed_are_pushed_by_the_next_take(
     stores: Stores, tmp_path: Path
 ) -> None:
-    """Redis down (not up yet): pushes fail and are kept; the first take once it is up
-    announces them, and only them."""
-    made = sorted(await due(stores, 3))
-    later = RedisProcess(tmp_path, persist=False)
-    q = queue(stores, later.url, tmp_path)
+    """Redis down for a moment (it keeps its data): pushes fail and are kept; the first
+    take once it is back announces them, and only them."""
+    own = RedisProcess(tmp_path)
+    own.start()
+    q = queue(stores, own.url, tmp_path)
     try:
+        assert await take(q)  # connected; nothing to announce yet
+        own.kill()
+        made = sorted(await due(stores, 3))
         for delivery_id in made:
             with pytest.raises(_redis.ERRORS):
                 await q.push([delivery_id])
-        later.start()
-        # Within a second of a failed attempt, callers fail at once.
-        await wait_until(lambda: take(q), what="a take once Redis is up")
+        own.start()
+        await wait_until(lambda: take(q), what="a take once Redis is back")
         assert await take(q)
         counts = await announced(q)
     finally:
         await q.close()
-        later.kill()
+        own.kill()
     assert counts == Counter(made)
+
+
+async def test_a_queue_announces_every_unsettled_delivery_once_when_it_starts(
+    stores: Stores, redis_url: str, tmp_path: Path
+) -> None:
+    """What another process left (an announcement lost when it stopped), due now or
+    later: the worker puts those due later in the delayed set."""
+    made = await due(stores, SWEEP + 10)
+    later = await add(stores, sms("later", due_at=now_ms() + 3600_000))
+    q = queue(stores, redis_url, tmp_path)
+    try:
+        for _ in range(3):
+            assert await take(q)
+        counts = await announced(q)
+    finally:
+        await q.close()
+    assert counts == Counter([*made, later])

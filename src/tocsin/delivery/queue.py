@@ -10,11 +10,13 @@ consumer that died are taken over with `XAUTOCLAIM` once idle longer than the
 delivery lease. Retries wait in a sorted set and move back to the stream when
 due. A periodic sweep re-adds deliveries that are overdue in SQL, for an entry
 lost between the commit and `XADD`, or with a Redis that lost its data; such a
-Redis has lost the consumer group too, which `take` then creates again, and
-then the takes sweep every due delivery, a page at a time. An announcement that
-failed (Redis down, or not up yet when the process started: the queue
-connects on first use) is kept and pushed again by the next take; more than
-`UNSENT` of them are left to such a sweep instead.
+Redis has lost the consumer group too, which `take` then creates again. The
+takes then announce every unsettled delivery again, a page at a time (due later
+too: the worker puts those back in the delayed set, which went with the data),
+as they do once after the process starts. An announcement that failed (Redis
+down, or not up yet when the process started: the queue connects on first use)
+is kept and pushed again by the next take; past `UNSENT` of them, the takes
+announce every unsettled delivery instead.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ BLOCK_MS = 2000
 SWEEP = 500  # deliveries re-added per sweep (or per page of a sweep of all)
 UNSENT = 10_000  # failed announcements kept to push again
 RECONNECT_SECONDS = 1.0  # after a failed connection, callers fail at once this long
-_ALL = (-1, -1)  # a sweep of everything due starts after this (next_attempt_at, id)
+_ALL = 0  # a sweep of every unsettled delivery starts after this id
 # Consumers of dead processes that hold nothing are forgotten after this long (ms).
 FORGET_CONSUMER_MS = 3600_000
 
@@ -84,8 +86,8 @@ class Queue(Protocol):
 
 
 async def announce(queue: Queue, ids: Sequence[int]) -> None:
-    """Tell the workers of deliveries committed (or made due sooner) in SQL; a queue
-    that cannot be reached now is left to its sweep (see `RedisQueue`), never raised."""
+    """Tell the workers of deliveries committed (or made due sooner) in SQL; what a
+    queue cannot take now it keeps for later (see `RedisQueue`), never raised."""
     if not ids:
         return
     try:
@@ -113,7 +115,7 @@ class SqlQueue:
 
     async def take(self, limit: int, wait: float, busy: Collection[int]) -> list[Job]:
         self._kick.clear()
-        ids = await self._claimable(limit, busy)
+        ids = await self.deliveries.claimable(now_ms(), limit, exclude=busy)
         if not ids:
             timeout = min(wait, self.poll)
             due = await self.deliveries.next_due()
@@ -121,11 +123,8 @@ class SqlQueue:
                 timeout = max(0.0, min(timeout, (due - now_ms()) / 1000))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._kick.wait(), timeout)
-            ids = await self._claimable(limit, busy)
+            ids = await self.deliveries.claimable(now_ms(), limit, exclude=busy)
         return [Job(i) for i in ids]
-
-    async def _claimable(self, limit: int, busy: Collection[int]) -> list[int]:
-        return [i for _, i in await self.deliveries.claimable(now_ms(), limit, exclude=busy)]
 
     async def done(self, job: Job) -> None:
         return None
@@ -157,10 +156,10 @@ class RedisQueue:
         self._limit = asyncio.Semaphore(settings.redis_pool_size)
         self._last_sweep = 0.0
         self._unsent: set[int] = set()  # deliveries whose announcement failed
-        self._all: tuple[int, int] | None = None  # a sweep of all due, on after this
+        self._all: int | None = _ALL  # announcing all unsettled, on after this id
         self._attempt: asyncio.Future[None] | None = None  # connecting
         self._failed_at = -RECONNECT_SECONDS
-        self._why: BaseException | None = None
+        self._why = ""
         self._ready = self._closed = False
 
     async def start(self) -> None:
@@ -169,6 +168,8 @@ class RedisQueue:
     async def _connected(self) -> None:
         if self._ready:
             return
+        if self._closed:
+            raise ConnectionError("the delivery queue is closed")
         if self._attempt is None:
             if time.monotonic() - self._failed_at < RECONNECT_SECONDS:
                 raise ConnectionError(f"the delivery queue's Redis is unreachable ({self._why})")
@@ -179,7 +180,7 @@ class RedisQueue:
     def _attempted(self, attempt: asyncio.Future[None]) -> None:
         self._attempt = None
         if not attempt.cancelled() and attempt.exception() is not None:
-            self._failed_at, self._why = time.monotonic(), attempt.exception()
+            self._failed_at, self._why = time.monotonic(), repr(attempt.exception())
 
     async def _connect(self) -> None:
         # One node or a cluster (both keys share the `{delivery}` slot); `socket_timeout`
@@ -212,8 +213,7 @@ class RedisQueue:
         self._closed = True
         if self._attempt is not None:
             self._attempt.cancel()
-            with contextlib.suppress(BaseException):
-                await self._attempt
+            await asyncio.wait([self._attempt])
         if self._ready:
             self._ready = False
             await _redis.aclose(self.redis)
@@ -229,12 +229,11 @@ class RedisQueue:
 
     def _keep(self, ids: Collection[int]) -> None:
         """Announcements that failed, for the next take to push again; past `UNSENT`
-        of them, a sweep of everything due instead."""
-        if self._all is None:
-            self._unsent.update(ids)
-            if len(self._unsent) > UNSENT:
-                self._unsent.clear()
-                self._all = _ALL
+        of them, every unsettled delivery is announced instead."""
+        self._unsent.update(ids)
+        if len(self._unsent) > UNSENT:
+            self._unsent.clear()
+            self._all = _ALL
 
     async def _push(self, ids: Sequence[int]) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -248,7 +247,7 @@ class RedisQueue:
         overdue = await self.deliveries.claimable(now_ms() - self.lease_ms, SWEEP)
         if overdue:
             log.info("re-queueing %d overdue deliveries", len(overdue))
-            await self._push([i for _, i in overdue])
+            await self._push(overdue)
         for consumer in await self.redis.xinfo_consumers(self.stream, GROUP):
             if (
                 consumer["name"] != self.consumer
@@ -257,12 +256,13 @@ class RedisQueue:
             ):
                 await self.redis.xgroup_delconsumer(self.stream, GROUP, consumer["name"])
 
-    async def _sweep_all(self, after: tuple[int, int]) -> None:
-        """Re-add a page of every due delivery, from `after` on; the next take goes on."""
-        page = await self.deliveries.claimable(now_ms(), SWEEP, after=after)
+    async def _sweep_all(self, after: int) -> None:
+        """Announce a page of every unsettled delivery, from the id `after` on; the next
+        take goes on."""
+        page = await self.deliveries.unsettled(now_ms(), after, SWEEP)
         if page:
-            log.info("re-queueing %d due deliveries", len(page))
-            await self._push([i for _, i in page])
+            log.info("announcing %d unsettled deliveries again", len(page))
+            await self._push(page)
         self._all = page[-1] if len(page) == SWEEP else None
 
     async def _push_unsent(self) -> None:
@@ -280,15 +280,16 @@ class RedisQueue:
                 async with self._limit:
                     return await self._take(limit, wait, busy)
             except ResponseError as exc:
-                if "NOGROUP" not in str(exc):
+                # XREADGROUP says NOGROUP; XAUTOCLAIM, on a stream that is gone too
+                # (nothing announced since), "no such key".
+                if "NOGROUP" not in str(exc) and "no such key" not in str(exc).lower():
                     raise
             # Redis restarted without its data: the group is gone, and the entries
-            # with it. Make the group again, and sweep SQL for what was pending.
+            # with it. Make the group again, and announce what is unsettled in SQL.
             log.warning("the delivery queue's consumer group is gone; creating it again")
             # On the same client: a new one would leave the old one's connections open.
             async with self._limit:
                 await self._create_group(self.redis)
-            self._unsent.clear()
             self._all = _ALL
             return []
 

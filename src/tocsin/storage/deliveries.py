@@ -179,28 +179,19 @@ class DeliveryStore:
             .values(message=json.dumps(message, ensure_ascii=False))
         )
 
-    async def claimable(
-        self,
-        now: int,
-        limit: int,
-        *,
-        exclude: Collection[int] = (),
-        after: tuple[int, int] | None = None,
-    ) -> list[tuple[int, int]]:
-        """`(next_attempt_at, id)` of up to `limit` claimable deliveries, in that order;
-        `after` such a pair, to page on."""
+    async def claimable(self, now: int, limit: int, *, exclude: Collection[int] = ()) -> list[int]:
         conds = [_claimable(now)]
         if exclude:
             conds.append(D.id.not_in(list(exclude)))
-        if after is not None:
-            conds.append(sa.tuple_(D.next_attempt_at, D.id) > sa.tuple_(*after))
-        query = (
-            sa.select(D.next_attempt_at, D.id)
-            .where(*conds)
-            .order_by(D.next_attempt_at, D.id)
-            .limit(limit)
-        )
-        return [(int(r[0]), int(r[1])) for r in await self.db.fetch_all(query)]
+        query = sa.select(D.id).where(*conds).order_by(D.next_attempt_at, D.id).limit(limit)
+        return [int(r[0]) for r in await self.db.fetch_all(query)]
+
+    async def unsettled(self, now: int, after: int, limit: int) -> list[int]:
+        """Ids above `after` of up to `limit` deliveries a worker may still have to send:
+        pending, due at any time, or claimed by a worker whose lease ran out; by id."""
+        unsettled = sa.or_(D.status == PENDING, sa.and_(D.status == SENDING, D.lease_until < now))
+        query = sa.select(D.id).where(D.id > after, unsettled).order_by(D.id).limit(limit)
+        return [int(r[0]) for r in await self.db.fetch_all(query)]
 
     async def next_due(self) -> int | None:
         """The earliest time (ms) a pending delivery or an expired lease becomes claimable."""

@@ -170,13 +170,16 @@ class Live:
 
     async def _unsubscribe(self, node: _Node, channel: str) -> None:
         async with node.lock:
-            if channel in node.channels:
-                return  # watched again meanwhile: its subscription stands
+            if channel in node.channels or self._nodes.get(node.name) is not node:
+                return  # watched again meanwhile, or the connection is gone already
             node.leaving[channel] = node.leaving.get(channel, 0) + 1
             try:
                 await self._send_unsubscribe(node, channel)
             except FAILURES:
                 self._left(node, channel)  # never sent, or the connection goes anyway
+            except BaseException:
+                self._left(node, channel)
+                raise
 
     @staticmethod
     def _left(node: _Node, channel: str) -> bool:
@@ -243,7 +246,10 @@ class Live:
         try:
             pinged: float | None = None  # when, if unanswered
             while True:
-                message = await node.pubsub.get_message(timeout=IDLE_READ)
+                wait = IDLE_READ
+                if pinged is not None:
+                    wait = max(0.0, min(wait, pinged + PONG_TIMEOUT - time.monotonic()))
+                message = await node.pubsub.get_message(timeout=wait)
                 if message is not None:
                     pinged = None  # a pong, or anything else: the connection works
                     self._on_message(node, message)
@@ -251,7 +257,7 @@ class Live:
                     async with node.lock:
                         await node.pubsub.ping()
                     pinged = time.monotonic()
-                elif time.monotonic() - pinged > PONG_TIMEOUT:
+                elif time.monotonic() - pinged >= PONG_TIMEOUT:
                     # Dropped without a word (a NAT or load balancer forgot an idle
                     # connection): no error would ever come, nor any message.
                     raise TimeoutError(f"no answer to a PING within {PONG_TIMEOUT} s")
