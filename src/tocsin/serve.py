@@ -117,6 +117,7 @@ def serve(settings: Settings, host: str, port: int, *, reuse_port: bool = False)
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        timeout_keep_alive=int(settings.keep_alive_seconds),
         http=_protocol.http_protocol(),
         backlog=4096,
     )

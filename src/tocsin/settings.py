@@ -105,6 +105,10 @@ class Settings:
     cors_origins: tuple[str, ...] = field(default=(), metadata={"env": "CORS_ORIGINS"})
     # Proxies whose X-Forwarded-For/-Proto are believed (uvicorn's forwarded_allow_ips).
     forwarded_allow_ips: str = field(default="127.0.0.1", metadata={"env": "FORWARDED_ALLOW_IPS"})
+    # How long an idle keep-alive connection stays open (s): longer than a proxy's or load
+    # balancer's own idle timeout (nginx's upstream keepalive_timeout is 60 s), so the
+    # proxy always closes first and never sends a request into a connection being closed.
+    keep_alive_seconds: float = field(default=75.0, metadata={"env": "KEEP_ALIVE_SECONDS"})
     run_workers: bool = field(default=True, metadata={"env": "RUN_WORKERS"})
     # Apply migrations when the app starts; unset: only on SQLite (the embedded mode).
     migrate_on_start: bool | None = field(default=None, metadata={"env": "MIGRATE_ON_START"})
@@ -307,6 +311,8 @@ class Settings:
             raise ConfigError(
                 "set TOCSIN_SMTP_TLS (implicit TLS) or TOCSIN_SMTP_STARTTLS, not both"
             )
+        if self.keep_alive_seconds < 1:
+            raise ConfigError("TOCSIN_KEEP_ALIVE_SECONDS must be at least 1")
         if self.delivery_max_attempts < 1 or self.delivery_concurrency < 1:
             raise ConfigError("delivery attempts and concurrency must be at least 1")
         # A send still running when its lease ends would be taken over and sent twice.
