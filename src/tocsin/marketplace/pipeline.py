@@ -91,11 +91,14 @@ class Pipeline:
         vendor's row share-locked: a change of quiet hours committed meanwhile is either
         seen here or comes after, and then releases what this held (`release`).
         """
+        vendor = delivery.vendor_id
+        if (await self.vendors.settings([vendor]))[vendor].quiet_hours is None:
+            return None  # most vendors: no transaction (hours set meanwhile hold the next)
         priority = delivery.message.get("priority")
         if priority is None and delivery.notification_id is not None:
             priority = await self.deliveries.priority(delivery.notification_id)
         async with self.stores.transaction():
-            settings = await self.vendors.settings_locked(delivery.vendor_id)
+            settings = await self.vendors.settings_locked(vendor)
             if settings.quiet_hours is None:
                 return None
             until = clock.hold(now_ms(), settings, priority)
